@@ -1,0 +1,1 @@
+"""The verification service (Flask): consumer scans, dispatch scans, HQ endpoints."""

@@ -1,0 +1,1 @@
+"""Zhenma's shared core: configuration, the code format, the database, errors, the CLI root."""
