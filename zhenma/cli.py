@@ -82,9 +82,11 @@ def db_upgrade(app: AppContext) -> None:
 def _register() -> None:
     from codegen.cli import batch, product
     from keys.cli import keys
+    from verify_api.cli import register as register_verify
 
     for command in (product, batch, keys):
         cli.add_command(command)
+    register_verify(cli)
 
 
 _register()

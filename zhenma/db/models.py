@@ -162,6 +162,8 @@ class Scan(Base):
     batch_id: Mapped[int | None] = mapped_column(Integer)
     item_index: Mapped[int | None] = mapped_column(BigInteger)
     verdict: Mapped[str] = mapped_column(String(24))
+    # Why, in a word: typo, bad_signature, hidden_code_wrong, too_often, far_apart.
+    reason: Mapped[str | None] = mapped_column(String(24))
     scanned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     counted: Mapped[bool] = mapped_column(Boolean, default=False)
     hidden_code_given: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -47,6 +47,7 @@ def upgrade() -> None:
         sa.Column("batch_id", sa.Integer(), nullable=True),
         sa.Column("item_index", sa.BigInteger(), nullable=True),
         sa.Column("verdict", sa.String(length=24), nullable=False),
+        sa.Column("reason", sa.String(length=24), nullable=True),
         sa.Column("scanned_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("counted", sa.Boolean(), nullable=False),
         sa.Column("hidden_code_given", sa.Boolean(), nullable=False),

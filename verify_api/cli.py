@@ -1,0 +1,96 @@
+"""``zhenma serve``, ``zhenma worker``, ``zhenma batch activate``, ``zhenma product page``."""
+
+import logging
+import signal
+
+import click
+
+from zhenma.cli import AppContext, pass_app
+
+from . import activation
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--debug", is_flag=True, help="Flask's debugger and reloader (never in production).")
+@pass_app
+def serve(app: AppContext, host: str, port: int, debug: bool) -> None:
+    """Run the verification service on Flask's development server (production: gunicorn)."""
+    from . import create_app
+
+    app.db  # noqa: B018  (opening it migrates, as for every command)
+    create_app(app.settings).run(host=host, port=port, debug=debug, threaded=True)
+
+
+@click.command("worker")
+@click.option("--drain", is_flag=True, help="Exit once every scan in the stream is stored.")
+@click.option("--timeout", type=float, help="With --drain: give up after this many seconds.")
+@pass_app
+def worker(app: AppContext, drain: bool, timeout: float | None) -> None:
+    """Store scans from the Redis stream in the database (needs ZHENMA_REDIS_URL)."""
+    from zhenma.errors import Invalid
+
+    from .redis_link import RedisLink
+    from .worker import Writer
+
+    settings = app.settings
+    if not settings.redis_url:
+        raise Invalid(
+            "zhenma worker needs ZHENMA_REDIS_URL: without Redis, scans are stored directly"
+        )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    stopping = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopping.append(True))
+    link = RedisLink(settings.redis_url, timeout=5.0, retry_seconds=0)
+    writer = Writer(settings, app.db, link)
+    click.echo(f"worker {writer.consumer}: storing scans from {writer.keys.stream}", err=True)
+    writer.run(lambda: bool(stopping), drain=drain, timeout=timeout)
+    link.close()
+
+
+@click.command("activate")
+@click.argument("batch_id", type=int)
+@click.option("--from", "first", type=click.IntRange(min=1), help="First item index.")
+@click.option("--to", "last", type=click.IntRange(min=1), help="Last item index.")
+@pass_app
+def batch_activate(app: AppContext, batch_id: int, first: int | None, last: int | None) -> None:
+    """Activate a batch's codes (all, or items --from..--to) once their labels are printed."""
+    with app.db.session() as s:
+        row = activation.activate(s, batch_id, first, last)
+        first, last = row.first_index, row.last_index
+    settings = app.settings
+    if not activation.forget_cached(settings.redis_url, settings.redis_prefix, batch_id):
+        click.secho(
+            "warning: Redis unreachable; the service sees the activation when its cache expires",
+            fg="yellow",
+            err=True,
+        )
+    click.echo(f"activated batch {batch_id} items {first} to {last}")
+
+
+@click.command("page")
+@click.argument("gtin")
+@click.argument("url", required=False)
+@pass_app
+def product_page(app: AppContext, gtin: str, url: str | None) -> None:
+    """Set (or, without URL, clear) a product's page: the resolver's gs1:pip link."""
+    from codegen.batches import get_product
+    from zhenma.errors import Invalid
+
+    if url is not None and not url.startswith(("https://", "http://")):
+        raise Invalid("a product page URL starts with https://")
+    with app.db.session() as s:
+        product = get_product(s, gtin)
+        product.page_url = url
+    click.echo(f"product {gtin} page: {url or '(none)'}")
+
+
+def register(cli: click.Group) -> None:
+    from codegen.cli import batch, product
+
+    cli.add_command(serve)
+    cli.add_command(worker)
+    batch.add_command(batch_activate)
+    product.add_command(product_page)

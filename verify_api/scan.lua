@@ -1,0 +1,52 @@
+-- One consumer scan in one round trip: count it, decide "first check" and
+-- "suspect" atomically, and append the scan record to the stream.
+-- KEYS: 1 ready marker, 2 the code's state hash, 3 the scan stream
+-- ARGV: 1 counted ('1' or '0'), 2 now (ms), 3 lat, 4 lng ('' when unknown),
+--       5 most checks before "suspect", 6 fastest plausible km/h, 7 least km that
+--       counts as "far", 8.. the scan record's stream fields (name, value, ...)
+-- Returns {count, first (1/0), first check ms, suspect reason, first place, entry id},
+-- or {-1} when Redis holds no trustworthy state (emptied or new): the caller then
+-- answers from the database.
+if ARGV[1] == '0' then
+  local id = redis.call('XADD', KEYS[3], '*', unpack(ARGV, 8))
+  return {0, 0, '', '', '', id}
+end
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return {-1}
+end
+local key = KEYS[2]
+local now = tonumber(ARGV[2])
+local n = redis.call('HINCRBY', key, 'n', 1)
+local first = redis.call('HSETNX', key, 't', ARGV[2])
+local reason = redis.call('HGET', key, 's') or ''
+if ARGV[3] ~= '' then
+  if first == 1 then
+    redis.call('HSET', key, 'fa', ARGV[3], 'fo', ARGV[4])
+  end
+  local last = redis.call('HMGET', key, 'la', 'lo', 'lt')
+  if reason == '' and last[1] then
+    local rad = math.pi / 180
+    local lat1, lng1 = tonumber(last[1]) * rad, tonumber(last[2]) * rad
+    local lat2, lng2 = tonumber(ARGV[3]) * rad, tonumber(ARGV[4]) * rad
+    local h = math.sin((lat2 - lat1) / 2) ^ 2
+      + math.cos(lat1) * math.cos(lat2) * math.sin((lng2 - lng1) / 2) ^ 2
+    local km = 2 * 6371.0088 * math.asin(math.min(1, math.sqrt(h)))
+    local hours = math.max(0, now - tonumber(last[3])) / 3600000
+    if km >= tonumber(ARGV[7]) and km > tonumber(ARGV[6]) * hours then
+      reason = 'far_apart'
+    end
+  end
+  redis.call('HSET', key, 'la', ARGV[3], 'lo', ARGV[4], 'lt', ARGV[2])
+end
+if reason == '' and n > tonumber(ARGV[5]) then
+  reason = 'too_often'
+end
+local verdict = 'genuine_checked_before'
+if reason ~= '' then
+  redis.call('HSET', key, 's', reason)
+  verdict = 'suspect'
+elseif first == 1 then
+  verdict = 'genuine_first_check'
+end
+local id = redis.call('XADD', KEYS[3], '*', 'v', verdict, 'r', reason, unpack(ARGV, 8))
+return {n, first, redis.call('HGET', key, 't'), reason, redis.call('HGET', key, 'fp') or '', id}

@@ -1,0 +1,253 @@
+"""Counting and recording scans: in Redis (one script call) or in the database.
+
+With Redis a scan costs one round trip: ``scan.lua`` counts it, decides "first
+check" and "suspect" atomically, and appends the record to a durable stream that
+``worker`` stores in the database. Without Redis, or while it is down, the scan
+is counted and stored in one database transaction, and the primary key of
+``code_states`` makes exactly one concurrent scan the first.
+"""
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.resources import files
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from zhenma.config import Settings
+from zhenma.db import Database
+from zhenma.db.models import CodeState, Scan
+
+from .redis_link import Keys, RedisError, RedisLink
+
+GENUINE_FIRST = "genuine_first_check"
+GENUINE = "genuine_checked_before"
+SUSPECT = "suspect"
+COUNTED_VERDICTS = (GENUINE_FIRST, GENUINE, SUSPECT)
+
+
+def dialect_insert(db: Database, model):
+    """INSERT with ON CONFLICT support, for the dialect in use."""
+    return (postgresql if db.engine.dialect.name == "postgresql" else sqlite).insert(model)
+
+
+@dataclass(frozen=True)
+class ScanRecord:
+    """A scan as it is stored: no raw IP, nothing secret."""
+
+    serial: str
+    at: datetime
+    verdict: str = ""  # decided by the counting step for counted scans
+    reason: str | None = None
+    batch_id: int | None = None
+    item_index: int | None = None
+    hidden_code_given: bool = False
+    ip_prefix: str | None = None
+    ip_hash: str | None = None
+    user_agent: str | None = None
+    lat: float | None = None
+    lng: float | None = None
+
+    def stream_fields(self, counted: bool) -> list[str]:
+        fields = {
+            "s": self.serial,
+            "t": str(to_ms(self.at)),
+            "c": "1" if counted else "0",
+            "h": "1" if self.hidden_code_given else "0",
+            "b": _text(self.batch_id),
+            "i": _text(self.item_index),
+            "ip": _text(self.ip_prefix),
+            "ih": _text(self.ip_hash),
+            "ua": _text(self.user_agent),
+            "la": _text(self.lat),
+            "lo": _text(self.lng),
+        }
+        if not counted:
+            fields["v"] = self.verdict
+            fields["r"] = _text(self.reason)
+        return [x for pair in fields.items() for x in pair]
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value)
+
+
+def to_ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+def from_ms(ms: int | str | bytes) -> datetime:
+    return datetime.fromtimestamp(int(ms) / 1000, UTC)
+
+
+@dataclass(frozen=True)
+class CodeFacts:
+    """What a counted scan learns about its code."""
+
+    verdict: str
+    count: int
+    first_at: datetime
+    first_place: str | None = None
+    suspect_reason: str | None = None
+
+
+def km_between(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    """Great-circle distance (haversine, mean Earth radius); ``scan.lua`` does the same."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    h = (
+        math.sin((p2 - p1) / 2) ** 2
+        + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lng2 - lng1) / 2) ** 2
+    )
+    return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(h)))
+
+
+def suspect_reason(state: CodeState, rec: ScanRecord, settings: Settings) -> str | None:
+    """The database path's twin of the rule in ``scan.lua``."""
+    if state.suspect_reason:
+        return state.suspect_reason
+    if rec.lat is not None and state.last_lat is not None and state.last_located_at is not None:
+        km = km_between(state.last_lat, state.last_lng, rec.lat, rec.lng)
+        last = state.last_located_at
+        if last.tzinfo is None:  # SQLite hands back naive UTC
+            last = last.replace(tzinfo=UTC)
+        hours = max(0.0, (rec.at - last).total_seconds()) / 3600
+        if km >= settings.suspect_min_km and km > settings.suspect_speed_kmh * hours:
+            return "far_apart"
+    if state.scan_count > settings.suspect_scans:
+        return "too_often"
+    return None
+
+
+class DatabaseStore:
+    def __init__(self, db: Database, settings: Settings):
+        self.db, self.settings = db, settings
+
+    def record(self, rec: ScanRecord, counted: bool, synced: bool = True) -> CodeFacts | None:
+        facts = None
+        with self.db.session() as s:
+            verdict, reason = rec.verdict, rec.reason
+            if counted:
+                facts = self._count(s, rec)
+                verdict, reason = facts.verdict, facts.suspect_reason
+            s.add(
+                Scan(
+                    serial=rec.serial,
+                    batch_id=rec.batch_id,
+                    item_index=rec.item_index,
+                    verdict=verdict,
+                    reason=reason,
+                    scanned_at=rec.at,
+                    counted=counted,
+                    hidden_code_given=rec.hidden_code_given,
+                    ip_prefix=rec.ip_prefix,
+                    ip_hash=rec.ip_hash,
+                    user_agent=rec.user_agent,
+                    lat=rec.lat,
+                    lng=rec.lng,
+                    redis_synced=synced,
+                )
+            )
+        return facts
+
+    def _count(self, s, rec: ScanRecord) -> CodeFacts:
+        inserted = s.execute(
+            dialect_insert(self.db, CodeState)
+            .values(
+                serial=rec.serial,
+                batch_id=rec.batch_id,
+                item_index=rec.item_index,
+                scan_count=0,
+                first_scan_at=rec.at,
+                first_lat=rec.lat,
+                first_lng=rec.lng,
+            )
+            .on_conflict_do_nothing(index_elements=["serial"])
+        ).rowcount
+        # The row lock (PostgreSQL; SQLite has one writer anyway) orders concurrent
+        # scans of one code, so counts and the "far apart" rule see each other.
+        state = s.scalars(
+            select(CodeState).where(CodeState.serial == rec.serial).with_for_update()
+        ).one()
+        state.scan_count += 1
+        reason = suspect_reason(state, rec, self.settings)
+        if rec.lat is not None:
+            state.last_lat, state.last_lng, state.last_located_at = rec.lat, rec.lng, rec.at
+        state.suspect_reason = reason
+        first_at = state.first_scan_at
+        if first_at.tzinfo is None:
+            first_at = first_at.replace(tzinfo=UTC)
+        if reason:
+            verdict = SUSPECT
+        elif inserted == 1:
+            verdict = GENUINE_FIRST
+        else:
+            verdict = GENUINE
+        return CodeFacts(verdict, state.scan_count, first_at, state.first_place, reason)
+
+    def facts(self, serial: str) -> CodeState | None:
+        with self.db.session() as s:
+            return s.get(CodeState, serial)
+
+
+_COLD = object()
+
+
+class RedisStore:
+    def __init__(self, link: RedisLink, keys: Keys, settings: Settings):
+        self.link, self.keys, self.settings = link, keys, settings
+        source = files(__package__).joinpath("scan.lua").read_text()
+        self._script = link.client.register_script(source)
+
+    def record(self, rec: ScanRecord, counted: bool):
+        lat = _text(rec.lat) if counted else ""
+        lng = _text(rec.lng) if counted else ""
+        result = self._script(
+            keys=[self.keys.ready, self.keys.code(rec.serial), self.keys.stream],
+            args=[
+                "1" if counted else "0",
+                to_ms(rec.at),
+                lat,
+                lng,
+                self.settings.suspect_scans,
+                self.settings.suspect_speed_kmh,
+                self.settings.suspect_min_km,
+                *rec.stream_fields(counted),
+            ],
+        )
+        if result[0] == -1:
+            return _COLD
+        if not counted:
+            return None
+        count, first, first_ms, reason, place, _entry = result
+        reason = reason.decode() or None
+        verdict = SUSPECT if reason else (GENUINE_FIRST if first == 1 else GENUINE)
+        return CodeFacts(verdict, count, from_ms(first_ms), place.decode() or None, reason)
+
+
+class Recorder:
+    """Counts and records a scan where it can, and says when it had to fall back.
+
+    Redis down (or emptied) is not a reason to refuse an answer: the scan is then
+    counted and stored in the database at once (so it is not lost), and
+    ``degraded`` tells the caller why.
+    """
+
+    def __init__(self, db: Database, link: RedisLink | None, keys: Keys, settings: Settings):
+        self.database = DatabaseStore(db, settings)
+        self.link = link
+        self.redis = RedisStore(link, keys, settings) if link is not None else None
+
+    def record(self, rec: ScanRecord, counted: bool) -> tuple[CodeFacts | None, str | None]:
+        if self.redis is None:
+            return self.database.record(rec, counted), None
+        degraded = "redis-unavailable"
+        if self.link.available():
+            try:
+                result = self.redis.record(rec, counted)
+                if result is not _COLD:
+                    return result, None
+                degraded = "redis-cold"
+            except RedisError:
+                self.link.failed()
+        return self.database.record(rec, counted, synced=False), degraded

@@ -1,0 +1,313 @@
+"""``zhenma worker``: moves scan records from the Redis stream into the database.
+
+Delivery is at least once and storage exactly once:
+
+* entries are read in a consumer group (XREADGROUP) and acknowledged (XACK, then
+  XDEL to keep the stream short) only after the database transaction that stores
+  them has committed;
+* ``scans.stream_id`` is unique and rows are inserted with ON CONFLICT DO NOTHING,
+  so an entry delivered twice (a writer died between commit and XACK) is stored
+  once, and the per-code state is only advanced for rows actually inserted;
+* entries a dead writer had taken are claimed by a live one (XAUTOCLAIM) once
+  they have been idle for ``worker_claim_idle_ms``; a writer starts by re-reading
+  its own pending entries, and does so again after any failure.
+
+The writer also keeps Redis's per-code state whole: when Redis has lost it (the
+``ready`` marker is gone) it seeds it from ``code_states``, and it adds the scans
+that web workers wrote straight to the database while Redis was down.
+"""
+
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable
+from datetime import UTC
+from importlib.resources import files
+
+from sqlalchemy import case, func, select, update
+
+from zhenma.config import Settings
+from zhenma.db import Database
+from zhenma.db.models import CodeState, Scan
+
+from .redis_link import Keys, RedisError, RedisLink
+from .scans import dialect_insert, from_ms, to_ms
+
+log = logging.getLogger("zhenma.worker")
+
+
+def _str(value: bytes | None) -> str | None:
+    if value is None or value == b"":
+        return None
+    return value.decode()
+
+
+def _float(value: bytes | None) -> float | None:
+    return None if not value else float(value)
+
+
+def _int(value: bytes | None) -> int | None:
+    return None if not value else int(value)
+
+
+def row_of(entry_id: bytes, f: dict[bytes, bytes]) -> dict:
+    return {
+        "stream_id": entry_id.decode(),
+        "serial": f[b"s"].decode(),
+        "batch_id": _int(f.get(b"b")),
+        "item_index": _int(f.get(b"i")),
+        "verdict": f[b"v"].decode(),
+        "reason": _str(f.get(b"r")),
+        "scanned_at": from_ms(f[b"t"]),
+        "counted": f.get(b"c") == b"1",
+        "hidden_code_given": f.get(b"h") == b"1",
+        "ip_prefix": _str(f.get(b"ip")),
+        "ip_hash": _str(f.get(b"ih")),
+        "user_agent": _str(f.get(b"ua")),
+        "lat": _float(f.get(b"la")),
+        "lng": _float(f.get(b"lo")),
+        "redis_synced": True,
+    }
+
+
+class Writer:
+    def __init__(
+        self, settings: Settings, db: Database, link: RedisLink, consumer: str | None = None
+    ):
+        self.settings, self.db, self.link = settings, db, link
+        self.redis = link.client
+        self.keys = Keys(settings.redis_prefix)
+        self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
+        self._recover = True  # re-read our own pending entries before new ones
+        self._next_claim = 0.0
+        self._sync = self.redis.register_script(files(__package__).joinpath("sync.lua").read_text())
+
+    # -- the stream ------------------------------------------------------------
+
+    def ensure_group(self) -> None:
+        try:
+            # From the stream's start: scans added before any writer ever ran count too.
+            self.redis.xgroup_create(self.keys.stream, self.keys.group, id="0", mkstream=True)
+        except RedisError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    def read(self, block_ms: int | None) -> int:
+        """Read and store one batch: our own pending entries first, then new ones."""
+        start = "0" if self._recover else ">"
+        reply = self.redis.xreadgroup(
+            self.keys.group,
+            self.consumer,
+            {self.keys.stream: start},
+            count=self.settings.worker_batch,
+            block=None if self._recover else block_ms,
+        )
+        entries = reply[0][1] if reply else []
+        if self._recover and not entries:
+            self._recover = False
+        return self.store(entries)
+
+    def claim(self) -> int:
+        """Take over entries that another (dead or stuck) writer left unacknowledged."""
+        now = time.monotonic()
+        if now < self._next_claim:
+            return 0
+        self._next_claim = now + self.settings.worker_claim_idle_ms / 2000
+        total, start = 0, "0-0"
+        while True:
+            start, entries, *_ = self.redis.xautoclaim(
+                self.keys.stream,
+                self.keys.group,
+                self.consumer,
+                min_idle_time=self.settings.worker_claim_idle_ms,
+                start_id=start,
+                count=self.settings.worker_batch,
+            )
+            total += self.store(entries)
+            if start in (b"0-0", "0-0") or not entries:
+                return total
+
+    def store(self, entries: list) -> int:
+        if not entries:
+            return 0
+        ids = [entry_id for entry_id, _ in entries]
+        rows = [row_of(entry_id, fields) for entry_id, fields in entries if fields]
+        if rows:
+            with self.db.session() as s:
+                inserted = set(
+                    s.scalars(
+                        dialect_insert(self.db, Scan)
+                        .values(rows)
+                        .on_conflict_do_nothing(index_elements=["stream_id"])
+                        .returning(Scan.stream_id)
+                    )
+                )
+                self._advance_states(
+                    s, [r for r in rows if r["counted"] and r["stream_id"] in inserted]
+                )
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.xack(self.keys.stream, self.keys.group, *ids)
+        pipe.xdel(self.keys.stream, *ids)
+        pipe.execute()
+        return len(ids)
+
+    def _advance_states(self, s, rows: list[dict]) -> None:
+        states: dict[str, dict] = {}
+        for r in sorted(rows, key=lambda r: r["scanned_at"]):
+            st = states.get(r["serial"])
+            if st is None:
+                st = states[r["serial"]] = {
+                    "serial": r["serial"],
+                    "batch_id": r["batch_id"],
+                    "item_index": r["item_index"],
+                    "scan_count": 0,
+                    "first_scan_at": r["scanned_at"],
+                    "first_lat": r["lat"],
+                    "first_lng": r["lng"],
+                    "last_lat": None,
+                    "last_lng": None,
+                    "last_located_at": None,
+                    "suspect_reason": None,
+                }
+            st["scan_count"] += 1
+            if r["lat"] is not None:
+                st.update(last_lat=r["lat"], last_lng=r["lng"], last_located_at=r["scanned_at"])
+            if r["verdict"] == "suspect" and st["suspect_reason"] is None:
+                st["suspect_reason"] = r["reason"]
+        if not states:
+            return
+        stmt = dialect_insert(self.db, CodeState).values(list(states.values()))
+        new = stmt.excluded
+        s.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["serial"],
+                set_={
+                    "scan_count": CodeState.scan_count + new.scan_count,
+                    "first_scan_at": case(
+                        (new.first_scan_at < CodeState.first_scan_at, new.first_scan_at),
+                        else_=CodeState.first_scan_at,
+                    ),
+                    "last_lat": func.coalesce(new.last_lat, CodeState.last_lat),
+                    "last_lng": func.coalesce(new.last_lng, CodeState.last_lng),
+                    "last_located_at": func.coalesce(
+                        new.last_located_at, CodeState.last_located_at
+                    ),
+                    "suspect_reason": func.coalesce(CodeState.suspect_reason, new.suspect_reason),
+                },
+            )
+        )
+
+    # -- Redis's per-code state ----------------------------------------------------
+
+    def seed(self) -> bool:
+        """Rebuild Redis's per-code state from the database when Redis has none."""
+        if self.redis.exists(self.keys.ready):
+            return False
+        unsynced = (
+            select(Scan.serial, func.count().label("n"))
+            .where(Scan.redis_synced.is_(False), Scan.counted.is_(True))
+            .group_by(Scan.serial)
+            .subquery()
+        )
+        # One statement sees one snapshot: each count leaves out exactly the scans
+        # that ``sync_direct`` will add afterwards, so none is counted twice.
+        query = select(CodeState, func.coalesce(unsynced.c.n, 0)).outerjoin(
+            unsynced, unsynced.c.serial == CodeState.serial
+        )
+        seeded = 0
+        with self.db.sessions() as s:
+            pipe = self.redis.pipeline(transaction=False)
+            for state, pending in s.execute(query.execution_options(yield_per=1000)):
+                fields = {"n": state.scan_count - pending, "t": to_ms(_utc(state.first_scan_at))}
+                if state.first_lat is not None:
+                    fields.update(fa=state.first_lat, fo=state.first_lng)
+                if state.last_located_at is not None:
+                    fields.update(
+                        la=state.last_lat, lo=state.last_lng, lt=to_ms(_utc(state.last_located_at))
+                    )
+                if state.suspect_reason:
+                    fields["s"] = state.suspect_reason
+                if state.first_place:
+                    fields["fp"] = state.first_place
+                pipe.delete(self.keys.code(state.serial))
+                pipe.hset(self.keys.code(state.serial), mapping=fields)
+                seeded += 1
+                if len(pipe) >= 2000:
+                    pipe.execute()
+            pipe.execute()
+        self.redis.set(self.keys.ready, "1")
+        log.warning("Redis had no scan state: seeded %d codes from the database", seeded)
+        return True
+
+    def sync_direct(self) -> int:
+        """Add scans written straight to the database (Redis was down) to Redis's counts."""
+        with self.db.session() as s:
+            rows = s.execute(
+                select(
+                    Scan.id,
+                    Scan.serial,
+                    Scan.scanned_at,
+                    Scan.lat,
+                    Scan.lng,
+                    Scan.counted,
+                    Scan.reason,
+                )
+                .where(Scan.redis_synced.is_(False))
+                .order_by(Scan.id)
+                .limit(self.settings.worker_batch)
+            ).all()
+        if not rows:
+            return 0
+        pipe = self.redis.pipeline(transaction=False)
+        for r in rows:
+            if r.counted:
+                self._sync(
+                    keys=[self.keys.synced(r.id), self.keys.code(r.serial)],
+                    args=[to_ms(_utc(r.scanned_at)), r.lat if r.lat is not None else "",
+                          r.lng if r.lng is not None else "", r.reason or ""],
+                    client=pipe,
+                )  # fmt: skip
+        pipe.execute()
+        with self.db.session() as s:
+            s.execute(
+                update(Scan).where(Scan.id.in_([r.id for r in rows])).values(redis_synced=True)
+            )
+        return len(rows)
+
+    # -- the loop ------------------------------------------------------------------
+
+    def pending(self) -> int:
+        return self.redis.xpending(self.keys.stream, self.keys.group)["pending"]
+
+    def run(self, stop: Callable[[], bool], drain: bool = False, timeout: float | None = None):
+        """Work until ``stop()``; with ``drain``, until nothing is left to store."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        group_ready = False
+        while not stop():
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError("the stream was not drained in time")
+            try:
+                if not group_ready:
+                    self.ensure_group()
+                    group_ready = True
+                self.seed()
+                done = self.sync_direct()
+                done += self.claim()
+                done += self.read(block_ms=200 if drain else 2000)
+                if drain and not done and not self._recover and self.pending() == 0:
+                    return
+            except RedisError as exc:
+                log.warning("Redis unavailable (%s); retrying", exc)
+                self._recover = True
+                time.sleep(0.5)
+            except Exception:
+                # The database is down or refused a batch: nothing was acknowledged, so
+                # the entries stay pending with us; re-read them after a pause.
+                log.exception("storing scans failed; retrying")
+                self._recover = True
+                time.sleep(1)
+
+
+def _utc(at):
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
