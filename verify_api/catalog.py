@@ -159,6 +159,15 @@ class Catalog:
             self._batches.put(batch_id, found)
         return found
 
+    def forget_batch(self, batch_id: int) -> None:
+        """Drop every cached copy of a batch's facts (after HQ changed them)."""
+        self._batches.put(batch_id, _MISSING)
+        if self.link is not None and self.link.available():
+            try:
+                self.link.client.delete(self.keys.batch(batch_id))
+            except RedisError:
+                self.link.failed()
+
     def product(self, gtin: str) -> ProductInfo | None:
         found = self._products.get(gtin)
         if found is _MISSING:

@@ -163,7 +163,8 @@ class DatabaseStore:
                 first_lng=rec.lng,
             )
             .on_conflict_do_nothing(index_elements=["serial"])
-        ).rowcount
+            .returning(CodeState.serial)
+        ).first()
         # The row lock (PostgreSQL; SQLite has one writer anyway) orders concurrent
         # scans of one code, so counts and the "far apart" rule see each other.
         state = s.scalars(
@@ -179,7 +180,7 @@ class DatabaseStore:
             first_at = first_at.replace(tzinfo=UTC)
         if reason:
             verdict = SUSPECT
-        elif inserted == 1:
+        elif inserted is not None:
             verdict = GENUINE_FIRST
         else:
             verdict = GENUINE

@@ -1,0 +1,71 @@
+"""Helpers of the verification service's tests (fixtures are in conftest.py)."""
+
+import os
+from dataclasses import dataclass
+
+from codegen import batches
+from codegen.derive import BatchCodes, Item
+from verify_api import create_app
+from verify_api.activation import activate
+from verify_api.redis_link import RedisLink
+from verify_api.worker import Writer
+from zhenma.codes import Code, Kind
+from zhenma.config import Settings
+
+GTIN = "06901234567892"
+REDIS_URL = os.environ.get("ZHENMA_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+@dataclass
+class Issued:
+    batch_id: int
+    items: list[Item]  # items[0] is index 1
+    codes: BatchCodes
+
+    def forged(self, index: int = 1) -> str:
+        """A serial of this batch with a well-formed check character but a wrong tag."""
+        code = Code.parse(self.items[index - 1].serial)
+        return Code(Kind.ITEM, code.batch, code.index, code.tag ^ 1).render()
+
+
+def issue(db, keyring, settings: Settings, count: int = 40, gtin: str = GTIN, active=True):
+    with db.session() as s:
+        try:
+            product = batches.get_product(s, gtin)
+        except Exception:
+            product = batches.add_product(s, gtin, "真码测试白酒 500ml", "6901234")
+        b = batches.create_batch(s, product, count, 10, keyring, settings.verify_base, None)
+        batches.mark_complete(s, b.id)
+        if active:
+            activate(s, b.id, None, None)
+        spec = batches.spec_of(b)
+    codes = BatchCodes(spec, keyring.batch_secrets(spec.key_id, spec.batch))
+    return Issued(spec.batch, codes.items(1, count + 1), codes)
+
+
+def drain(settings: Settings, db, consumer: str = "test-writer") -> Writer:
+    """Run a writer in this process until every scan in the stream is stored."""
+    link = RedisLink(settings.redis_url, timeout=5, retry_seconds=0)
+    writer = Writer(settings, db, link, consumer=consumer)
+    writer.run(lambda: False, drain=True, timeout=60)
+    link.close()
+    return writer
+
+
+def ready(settings: Settings, db) -> None:
+    """What a running writer does first: mark the (empty) Redis state as complete."""
+    link = RedisLink(settings.redis_url, timeout=5, retry_seconds=0)
+    w = Writer(settings, db, link)
+    w.ensure_group()
+    w.seed()
+    link.close()
+
+
+def make_app(settings: Settings):
+    app = create_app(settings)
+    app.config["TESTING"] = True
+    return app
+
+
+def verify(client, code: str, **extra):
+    return client.post("/api/v1/verify", json={"code": code, **extra})
