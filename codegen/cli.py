@@ -11,6 +11,7 @@ from zhenma.errors import Conflict
 
 from . import batches
 from .files import read_manifest, write_batch_files
+from .render.cli import render
 
 
 @click.group()
@@ -45,7 +46,10 @@ def product_list(app: AppContext) -> None:
 
 @click.group()
 def batch() -> None:
-    """Code batches: create, export, list, show, revoke."""
+    """Code batches: create, export, render, list, show, revoke."""
+
+
+batch.add_command(render)
 
 
 def _progress(total: int):

@@ -1,0 +1,368 @@
+"""A render run: labels cut into PDF volumes, drawn in parallel, with a manifest and a data file.
+
+``render(job, secrets, out_dir)`` writes into ``out_dir``::
+
+    <template>-b<batch>-<first>-<last>.pdf   volumes of at most ``volume_size`` labels (whole pages)
+    labels.csv                               one row per label, for variable-data printing software
+    render-manifest.json                     every file's SHA-256, pages and label/serial range
+
+Each volume is drawn by a worker process page by page (codes are derived a page at a
+time, so memory stays flat however large the run) and written through a temporary
+name and a rename, with ``codegen.files``' helpers. A worker then records its volume's
+result in ``.zhenma-render-partial/``; a rerun of the same job keeps the volumes that
+have one and draws the rest. ``render-manifest.json`` is written last, so a folder is
+complete exactly when it has one. Nothing depends on the time of the run (reportlab's
+invariant mode fixes dates and the document id), so rendering again gives the same bytes.
+"""
+
+import csv
+import hashlib
+import io
+import json
+import shutil
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+from reportlab import rl_config
+from reportlab.pdfgen.canvas import Canvas
+
+from zhenma.codes import BatchSecrets
+from zhenma.errors import Conflict, Invalid
+
+from ..derive import BatchCodes, BatchSpec
+from ..files import fsync_write
+from . import fonts, geometry, gs1_128
+from .labels import carton_values, item_values, static_values
+from .layout import PageLayout, slug_lines
+from .templates import Gs1Field, QrField, Template
+
+FORMAT = "zhenma-render/1"
+MANIFEST = "render-manifest.json"
+DATA_FILE = "labels.csv"
+PARTIAL = ".zhenma-render-partial"
+VOLUME_SIZE = 10_000
+ITEM_COLUMNS = ["file", "page", "slot", "index", "serial", "qr", "carton", "carton_code"]
+CARTON_COLUMNS = [
+    "file", "page", "slot", "carton", "carton_code", "qr", "sscc", "gs1_128",
+    "item_count", "first_item", "last_item", "first_serial", "last_serial",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Job:
+    template: Template
+    spec: BatchSpec
+    first: int  # the first label's item index (carton index for carton templates)
+    count: int
+    volume_size: int = VOLUME_SIZE
+
+    @property
+    def last(self) -> int:
+        return self.first + self.count - 1
+
+    @property
+    def total(self) -> int:
+        """How many labels the batch has for this template."""
+        return self.spec.item_count if self.template.kind == "item" else self.spec.carton_count
+
+    @property
+    def per_volume(self) -> int:
+        per_page = self.template.per_page
+        return self.volume_size // per_page * per_page
+
+    def columns(self) -> list[str]:
+        if self.template.kind == "carton":
+            return CARTON_COLUMNS
+        return ITEM_COLUMNS + (["hidden_code"] if self._prints_hidden() else [])
+
+    def _prints_hidden(self) -> bool:
+        return self.template.uses("hidden_code") or self.template.uses("hidden_code_spaced")
+
+    def fingerprint(self) -> str:
+        doc = {
+            "format": FORMAT,
+            "template": [self.template.name, self.template.sha256],
+            "spec": self.spec.to_dict(),
+            "range": [self.first, self.count, self.volume_size],
+        }
+        return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Volume:
+    number: int
+    first: int
+    last: int
+    name: str
+
+    @property
+    def labels(self) -> int:
+        return self.last - self.first + 1
+
+
+def prepare(job: Job) -> list[Volume]:
+    """Check that ``job`` can be printed; its volumes."""
+    t, spec = job.template, job.spec
+    geometry.check(t, spec.verify_base)
+    noun = "items" if t.kind == "item" else "cartons"
+    if job.first < 1 or job.count < 1 or job.first > job.total:
+        raise Invalid(f"batch {spec.batch} has {job.total} {noun}: there is no label {job.first}")
+    if job.last > job.total:
+        raise Invalid(
+            f"labels {job.first} to {job.last} run past the end of batch {spec.batch}'s "
+            f"{job.total} {noun}"
+        )
+    if job.per_volume == 0:
+        raise Invalid(
+            f"a volume of {job.volume_size} labels is less than one page of {t.name} "
+            f"({t.per_page} labels)"
+        )
+    if t.uses("sscc") and spec.sscc_first is None:
+        raise Invalid(
+            f"batch {spec.batch} has no SSCCs (its product had no company prefix when the "
+            f"batch was made), and template {t.name} prints them"
+        )
+    if t.uses("product_name"):
+        fonts.require_glyphs(spec.product_name, "the product name")
+    width = len(str(job.last))
+    volumes = []
+    for number, start in enumerate(range(job.first, job.last + 1, job.per_volume), 1):
+        stop = min(start + job.per_volume, job.last + 1) - 1
+        name = f"{t.name}-b{spec.batch}-{start:0{width}d}-{stop:0{width}d}.pdf"
+        volumes.append(Volume(number, start, stop, name))
+    return volumes
+
+
+def _first_field(template: Template, kind: type):
+    return next((f for f in template.fields if isinstance(f, kind)), None)
+
+
+class _Volume:
+    """Draws one volume; runs in a worker process."""
+
+    def __init__(self, job: Job, secrets: BatchSecrets, volume: Volume, pages: int):
+        self.job, self.volume, self.pages = job, volume, pages
+        self.codes = BatchCodes(job.spec, secrets)
+        self.static = static_values(job.spec)
+        self.qr = _first_field(job.template, QrField)
+        self.gs1 = _first_field(job.template, Gs1Field)
+        self.rows = io.StringIO()
+        self.csv = csv.writer(self.rows, lineterminator="\n")
+        self.hidden = "hidden_code" in job.columns()
+
+    def labels(self, start: int, stop: int) -> tuple[list[dict[str, str]], str, str]:
+        """Values of labels ``start`` to ``stop - 1``, and the page's first and last code."""
+        if self.job.template.kind == "item":
+            items = self.codes.items(start, stop)
+            values = [item_values(i, self.static) for i in items]
+            return values, items[0].serial, items[-1].serial
+        cartons = self.codes.cartons(start, stop)
+        values = [carton_values(c, self.codes.sscc(c.index), self.static) for c in cartons]
+        return values, cartons[0].code, cartons[-1].code
+
+    def rows_for(self, page: int, values: list[dict[str, str]]) -> None:
+        name = self.volume.name
+        qr_of = self.qr.value.format_map if self.qr else lambda v: ""
+        for slot, v in enumerate(values, 1):
+            if self.job.template.kind == "item":
+                row = [name, page, slot, v["index"], v["serial"], qr_of(v), v["carton"]]
+                row.append(v["carton_code"])
+                if self.hidden:
+                    row.append(v["hidden_code"])
+            else:
+                data = self.gs1.value.format_map(v) if self.gs1 else v["sscc"]
+                row = [
+                    name, page, slot, v["carton"], v["carton_code"], qr_of(v), v["sscc"],
+                    gs1_128.element_string(self.gs1.ai if self.gs1 else "00", data) if data else "",
+                    v["item_count"], v["first_item"], v["last_item"],
+                    v["first_serial"], v["last_serial"],
+                ]  # fmt: skip
+            self.csv.writerow(row)
+
+    def draw(self) -> tuple[bytes, str, str]:
+        t = self.job.template
+        layout = PageLayout(t)
+        out = io.BytesIO()
+        canvas = Canvas(
+            out,
+            pagesize=layout.size,
+            invariant=1,
+            pageCompression=1,
+            initialFontName=layout.sans,
+            initialFontSize=6,
+        )
+        canvas.setTitle(self.volume.name)
+        canvas.setCreator("Zhenma")
+        canvas.setSubject(f"batch {self.job.spec.batch}, {t.title}")
+        layout.define_forms(canvas, self.static)
+        per_page = t.per_page
+        first_code = last_code = ""
+        for page, start in enumerate(range(self.volume.first, self.volume.last + 1, per_page), 1):
+            stop = min(start + per_page, self.volume.last + 1)
+            values, first, last = self.labels(start, stop)
+            first_code = first_code or first
+            last_code = last
+            where = (
+                f"batch {self.job.spec.batch} · {t.name} · volume {self.volume.number} · "
+                f"page {page} of {self.pages}"
+            )
+            layout.draw_page(canvas, values, slug_lines(first, last, where))
+            self.rows_for(page, values)
+        canvas.save()
+        return out.getvalue(), first_code, last_code
+
+
+def render_volume(job: Job, secrets: BatchSecrets, volume: Volume, out_dir: Path) -> dict:
+    """Draw and write one volume; returns its manifest entry. Runs in a worker process."""
+    pages = -(-volume.labels // job.template.per_page)
+    saved = rl_config.useA85
+    rl_config.useA85 = 0  # ASCII85 makes compressed streams 25 % bigger, for 7-bit channels
+    try:
+        drawer = _Volume(job, secrets, volume, pages)
+        pdf, first_code, last_code = drawer.draw()
+    finally:
+        rl_config.useA85 = saved
+    fsync_write(out_dir / volume.name, lambda f: f.write(pdf))
+    work = out_dir / PARTIAL
+    fsync_write(_part(work, volume), lambda f: f.write(drawer.rows.getvalue().encode("utf-8")))
+    entry = {
+        "file": volume.name,
+        "sha256": hashlib.sha256(pdf).hexdigest(),
+        "bytes": len(pdf),
+        "pages": pages,
+        "labels": volume.labels,
+        "first": volume.first,
+        "last": volume.last,
+    }
+    if job.template.kind == "item":
+        entry.update(first_serial=first_code, last_serial=last_code)
+    else:
+        codes = BatchCodes(job.spec, secrets)
+        entry.update(
+            first_carton_code=first_code,
+            last_carton_code=last_code,
+            first_serial=codes.cartons(volume.first, volume.first + 1)[0].first_serial,
+            last_serial=codes.cartons(volume.last, volume.last + 1)[0].last_serial,
+        )
+    text = json.dumps(entry, sort_keys=True)
+    fsync_write(_done(work, volume), lambda f: f.write(text.encode("utf-8")))
+    return entry
+
+
+def _concatenate(target: Path, header: bytes, parts: list[Path]) -> dict:
+    """``header`` then every part, into ``target`` (crash-safe); its SHA-256 and size."""
+    digest = hashlib.sha256(header)
+    size = len(header)
+
+    def write(f):
+        nonlocal size
+        f.write(header)
+        for part in parts:
+            data = part.read_bytes()  # one volume's rows: a few megabytes at most
+            digest.update(data)
+            f.write(data)
+            size += len(data)
+
+    fsync_write(target, write)
+    return {"sha256": digest.hexdigest(), "bytes": size}
+
+
+def _part(work: Path, volume: Volume) -> Path:
+    return work / f"{volume.number:06d}.csv"
+
+
+def _done(work: Path, volume: Volume) -> Path:
+    return work / f"{volume.number:06d}.json"
+
+
+def read_manifest(out_dir: Path) -> dict | None:
+    try:
+        return json.loads((Path(out_dir) / MANIFEST).read_text("utf-8"))
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        return None  # unreadable: as good as none, the render is redone
+
+
+def _start(job: Job, out_dir: Path) -> Path:
+    """Claim ``out_dir`` for ``job``: refuse another job's folder, keep this job's partial work."""
+    existing = read_manifest(out_dir)
+    if existing is not None:
+        theirs = (existing.get("batch"), existing.get("template", {}).get("name"))
+        if theirs != (job.spec.batch, job.template.name):
+            raise Conflict(
+                f"{out_dir} already holds batch {theirs[0]} rendered with {theirs[1]}; "
+                "use another folder"
+            )
+        (out_dir / MANIFEST).unlink()  # not complete again until this run has finished
+    work = out_dir / PARTIAL
+    stamp = work / "job"
+    if work.exists() and (not stamp.exists() or stamp.read_text() != job.fingerprint()):
+        shutil.rmtree(work)
+    work.mkdir(parents=True, exist_ok=True)
+    if not stamp.exists():
+        fsync_write(stamp, lambda f: f.write(job.fingerprint().encode()))
+    return work
+
+
+def render(
+    job: Job,
+    secrets: BatchSecrets,
+    out_dir: Path,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> dict:
+    """Render ``job`` into ``out_dir`` (finishing an interrupted run of it); the manifest."""
+    volumes = prepare(job)
+    out_dir = Path(out_dir)
+    work = _start(job, out_dir)
+    entries: dict[int, dict] = {}
+    for v in volumes:
+        if _done(work, v).exists() and (out_dir / v.name).exists():
+            entries[v.number] = json.loads(_done(work, v).read_text("utf-8"))
+            if progress:
+                progress(v.labels)
+    missing = [v for v in volumes if v.number not in entries]
+    if workers > 1 and len(missing) > 1:
+        pool = ProcessPoolExecutor(min(workers, len(missing)), mp_context=get_context("spawn"))
+        with pool:
+            futures = {pool.submit(render_volume, job, secrets, v, out_dir): v for v in missing}
+            for future in as_completed(futures):
+                entries[futures[future].number] = future.result()
+                if progress:
+                    progress(futures[future].labels)
+    else:
+        for v in missing:
+            entries[v.number] = render_volume(job, secrets, v, out_dir)
+            if progress:
+                progress(v.labels)
+    columns = job.columns()
+    header = (",".join(columns) + "\n").encode()
+    data = _concatenate(out_dir / DATA_FILE, header, [_part(work, v) for v in volumes])
+    manifest = {
+        "format": FORMAT,
+        "batch": job.spec.batch,
+        "product": {"gtin": job.spec.gtin, "name": job.spec.product_name},
+        "template": {
+            "name": job.template.name,
+            "title": job.template.title,
+            "kind": job.template.kind,
+            "sha256": job.template.sha256,
+        },
+        "labels": {
+            "first": job.first,
+            "last": job.last,
+            "count": job.count,
+            "per_page": job.template.per_page,
+            "per_volume": job.per_volume,
+        },
+        "volumes": [entries[v.number] for v in volumes],
+        "data_file": {"file": DATA_FILE, "columns": columns, "rows": job.count, **data},
+    }
+    text = json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    fsync_write(out_dir / MANIFEST, lambda f: f.write(text.encode("utf-8")))
+    shutil.rmtree(work, ignore_errors=True)
+    return manifest
