@@ -95,18 +95,22 @@ class Writer:
 
     def read(self, block_ms: int | None) -> int:
         """Read and store one batch: our own pending entries first, then new ones."""
-        start = "0" if self._recover else ">"
+        if self._recover:
+            entries = self._read("0", None)
+            if entries:
+                return self.store(entries)
+            self._recover = False
+        return self.store(self._read(">", block_ms))
+
+    def _read(self, start: str, block_ms: int | None) -> list:
         reply = self.redis.xreadgroup(
             self.keys.group,
             self.consumer,
             {self.keys.stream: start},
             count=self.settings.worker_batch,
-            block=None if self._recover else block_ms,
+            block=block_ms,
         )
-        entries = reply[0][1] if reply else []
-        if self._recover and not entries:
-            self._recover = False
-        return self.store(entries)
+        return reply[0][1] if reply else []
 
     def claim(self) -> int:
         """Take over entries that another (dead or stuck) writer left unacknowledged."""
@@ -131,26 +135,30 @@ class Writer:
     def store(self, entries: list) -> int:
         if not entries:
             return 0
+        self.commit(entries)
         ids = [entry_id for entry_id, _ in entries]
-        rows = [row_of(entry_id, fields) for entry_id, fields in entries if fields]
-        if rows:
-            with self.db.session() as s:
-                inserted = set(
-                    s.scalars(
-                        dialect_insert(self.db, Scan)
-                        .values(rows)
-                        .on_conflict_do_nothing(index_elements=["stream_id"])
-                        .returning(Scan.stream_id)
-                    )
-                )
-                self._advance_states(
-                    s, [r for r in rows if r["counted"] and r["stream_id"] in inserted]
-                )
         pipe = self.redis.pipeline(transaction=False)
         pipe.xack(self.keys.stream, self.keys.group, *ids)
         pipe.xdel(self.keys.stream, *ids)
         pipe.execute()
         return len(ids)
+
+    def commit(self, entries: list) -> None:
+        """Store entries in one transaction; those stored before are skipped, not doubled."""
+        rows = [row_of(entry_id, fields) for entry_id, fields in entries if fields]
+        if not rows:
+            return
+        with self.db.session() as s:
+            inserted = set(
+                s.scalars(
+                    dialect_insert(self.db, Scan)
+                    .values(rows)
+                    .on_conflict_do_nothing(index_elements=["stream_id"])
+                    .returning(Scan.stream_id)
+                )
+            )
+            fresh = [r for r in rows if r["counted"] and r["stream_id"] in inserted]
+            self._advance_states(s, fresh)
 
     def _advance_states(self, s, rows: list[dict]) -> None:
         states: dict[str, dict] = {}

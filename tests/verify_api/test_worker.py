@@ -1,0 +1,272 @@
+"""The stream writer and every fault promise: no acknowledged scan is lost, none stored twice.
+
+Each promise is broken on purpose: a writer killed mid-stream, a writer that
+committed but died before acknowledging, a web worker killed right after
+answering, Redis killed and restarted, Redis unreachable, Redis emptied.
+"""
+
+import json
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+
+import pytest
+import redis
+from sqlalchemy import func, select
+
+from tests.conftest import Runner
+from tests.verify_api.support import drain, make_app, ready, verify
+from verify_api.redis_link import RedisLink
+from verify_api.worker import Writer
+from zhenma.db.models import CodeState, Scan
+
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+
+
+def scan_rows(db) -> tuple[int, int]:
+    with db.session() as s:
+        return (
+            s.scalar(select(func.count()).select_from(Scan)),
+            s.scalar(select(func.count(func.distinct(Scan.stream_id)))),
+        )
+
+
+def counted_total(db) -> int:
+    with db.session() as s:
+        return s.scalar(select(func.coalesce(func.sum(CodeState.scan_count), 0)))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, proc: subprocess.Popen, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"process exited early: {proc.stderr.read()}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"nothing listens on {port}")
+
+
+def redis_env(env: dict, s) -> dict:
+    return {
+        **env,
+        "ZHENMA_REDIS_URL": s.redis_url,
+        "ZHENMA_REDIS_PREFIX": s.redis_prefix,
+        "ZHENMA_WORKER_CLAIM_IDLE_MS": "300",
+    }
+
+
+@pytest.fixture
+def rapp(redis_settings, db):
+    ready(redis_settings, db)
+    app = make_app(redis_settings)
+    yield app
+    app.extensions["zhenma.verify"].close()
+
+
+def test_scans_travel_the_stream_into_the_database_with_their_facts(
+    rapp, redis_settings, db, issued
+):
+    c = rapp.test_client()
+    verify(c, issued.items[0].serial, lat=23.1291, lng=113.2644)
+    verify(c, issued.items[0].serial)
+    verify(c, issued.forged(2))
+    assert scan_rows(db) == (0, 0)  # nothing written on the hot path
+    drain(redis_settings, db)
+    with db.session() as s:
+        rows = s.scalars(select(Scan).order_by(Scan.scanned_at, Scan.id)).all()
+        assert [r.verdict for r in rows].count("genuine_first_check") == 1
+        assert sorted(r.verdict for r in rows) == [
+            "counterfeit", "genuine_checked_before", "genuine_first_check",
+        ]  # fmt: skip
+        located = next(r for r in rows if r.lat is not None)
+        assert (located.lat, located.lng) == (23.1291, 113.2644)
+        assert all(r.ip_prefix == "127.0.0.0/24" and len(r.ip_hash) == 32 for r in rows)
+        assert all(r.stream_id for r in rows)
+        assert all(r.place_source is None for r in rows)  # places: the next issue
+        state = s.get(CodeState, issued.items[0].serial)
+        assert state.scan_count == 2 and state.first_lat == 23.1291
+    assert (
+        redis.Redis.from_url(redis_settings.redis_url).xlen(redis_settings.redis_prefix + "scans")
+        == 0
+    )
+
+
+def test_writer_that_committed_but_died_before_acknowledging_stores_nothing_twice(
+    rapp, redis_settings, db, issued
+):
+    c = rapp.test_client()
+    for item in issued.items[:5]:
+        verify(c, item.serial)
+    link = RedisLink(redis_settings.redis_url, timeout=5, retry_seconds=0)
+    dead = Writer(redis_settings, db, link, consumer="dead")
+    dead.ensure_group()
+    reply = link.client.xreadgroup(dead.keys.group, "dead", {dead.keys.stream: ">"}, count=3)
+    dead.commit(reply[0][1])  # stored, then "died": never acknowledged
+    assert scan_rows(db) == (3, 3)
+    time.sleep(0.4)  # longer than the claim time: the live writer takes them over
+    drain(redis_settings, db, consumer="alive")
+    assert scan_rows(db) == (5, 5)
+    assert counted_total(db) == 5
+    assert link.client.xpending(dead.keys.stream, dead.keys.group)["pending"] == 0
+    link.close()
+
+
+def test_writer_killed_mid_stream_then_restarted_loses_nothing(
+    rapp, redis_settings, db, issued, env, tmp_path
+):
+    c = rapp.test_client()
+    total = 1200
+    for i in range(total):
+        verify(c, issued.items[i % 40].serial)
+    run = Runner({**redis_env(env, redis_settings), "ZHENMA_WORKER_BATCH": "20"}, tmp_path)
+    first = run.popen("worker")
+    deadline = time.monotonic() + 60
+    while scan_rows(db)[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    first.send_signal(signal.SIGKILL)
+    first.communicate()
+    stored_before = scan_rows(db)[0]
+    assert stored_before > 0
+    run("worker", "--drain", "--timeout", "120")
+    assert scan_rows(db) == (total, total)
+    assert counted_total(db) == total
+
+
+def test_web_worker_killed_right_after_answering_loses_no_scan(
+    redis_settings, db, issued, env, tmp_path
+):
+    ready(redis_settings, db)
+    port = free_port()
+    run = Runner(redis_env(env, redis_settings), tmp_path)
+    server = run.popen("serve", "--port", str(port))
+    try:
+        wait_for_port(port, server)
+        for item in issued.items[:10]:
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/api/v1/verify",
+                data=json.dumps({"code": item.serial}).encode(),
+                headers={"Content-Type": "application/json"},
+            )
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+                assert json.load(response)["verdict"] == "genuine_first_check"
+    finally:
+        server.send_signal(signal.SIGKILL)  # no chance to flush anything
+        server.communicate()
+    run("worker", "--drain", "--timeout", "60")
+    assert scan_rows(db) == (10, 10)
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    """A Redis of this test's own (AOF, fsync always), which the test may kill and restart."""
+    port = free_port()
+    folder = tmp_path / "redis"
+    folder.mkdir()
+    args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "yes", "--appendfsync", "always", "--dir", str(folder)]  # fmt: skip
+
+    class Server:
+        url = f"redis://127.0.0.1:{port}/0"
+        proc = None
+
+        def start(self):
+            self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL)
+            wait_for_port(port, self.proc)
+
+        def kill(self):
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+    server = Server()
+    server.start()
+    yield server
+    if server.proc.poll() is None:
+        server.kill()
+
+
+def test_redis_killed_and_restarted_loses_no_scan_and_keeps_counting(
+    private_redis, settings, db, issued
+):
+    s = settings.with_(
+        redis_url=private_redis.url, redis_retry_seconds=0.05, worker_claim_idle_ms=300
+    )
+    ready(s, db)
+    app = make_app(s)
+    c = app.test_client()
+    serial = issued.items[0].serial
+    assert verify(c, serial).get_json()["scan_count"] == 1
+    assert verify(c, serial).get_json()["scan_count"] == 2
+    drain(s, db)  # the running writer has stored these two
+    assert verify(c, serial).get_json()["scan_count"] == 3  # acknowledged, not yet stored
+    private_redis.kill()
+    down = verify(c, serial)  # answered from the database, stored there at once
+    assert down.status_code == 200
+    assert down.headers["X-Zhenma-Degraded"] == "redis-unavailable"
+    assert down.get_json()["verdict"] == "genuine_checked_before"
+    assert scan_rows(db)[0] == 3
+    private_redis.start()  # the AOF brings back the counts and the unstored stream entry
+    drain(s, db)  # stores that entry, and adds the direct scan to Redis's count
+    assert scan_rows(db) == (4, 3)  # three from the stream, one direct (no stream id)
+    assert counted_total(db) == 4
+    back = verify(c, serial)
+    assert "X-Zhenma-Degraded" not in back.headers
+    assert back.get_json()["scan_count"] == 5
+    app.extensions["zhenma.verify"].close()
+
+
+def test_redis_unreachable_answers_degraded_from_database_and_signature(settings, db, issued):
+    s = settings.with_(redis_url=f"redis://127.0.0.1:{free_port()}/0", redis_retry_seconds=0.05)
+    app = make_app(s)
+    c = app.test_client()
+    item = issued.items[0]
+    first = verify(c, item.serial)
+    assert first.status_code == 200
+    assert first.headers["X-Zhenma-Degraded"] == "redis-unavailable"
+    assert first.get_json()["verdict"] == "genuine_first_check"
+    assert verify(c, item.serial).get_json()["scan_count"] == 2
+    assert verify(c, issued.forged(3)).get_json()["verdict"] == "counterfeit"  # never fails open
+    for _ in range(8):  # the throttle fails open: no lock without Redis
+        assert verify(c, item.serial, hidden_code="111111111111").status_code == 200
+    assert verify(c, item.serial, hidden_code=item.hidden_code).get_json()["hidden_code_checked"]
+    page = c.get(item.url.replace("https://v.zhenma.test/", "/verify/"))
+    assert page.status_code == 200
+    assert page.headers["X-Zhenma-Degraded"] == "redis-unavailable"
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Scan)) == 13
+        assert (
+            session.scalar(
+                select(func.count()).select_from(Scan).where(Scan.redis_synced.is_(False))
+            )
+            == 13
+        )
+    app.extensions["zhenma.verify"].close()
+
+
+def test_redis_that_lost_its_data_is_reseeded_from_the_database(rapp, redis_settings, db, issued):
+    c = rapp.test_client()
+    serial = issued.items[0].serial
+    for _ in range(3):
+        verify(c, serial)
+    drain(redis_settings, db)
+    client = redis.Redis.from_url(redis_settings.redis_url)
+    client.delete(*client.scan_iter(match=redis_settings.redis_prefix + "*"))  # data lost
+    cold = verify(c, serial)
+    assert cold.headers["X-Zhenma-Degraded"] == "redis-cold"
+    assert cold.get_json()["scan_count"] == 4
+    drain(redis_settings, db)  # seeds Redis from code_states, then adds the direct scan
+    warm = verify(c, serial)
+    assert "X-Zhenma-Degraded" not in warm.headers
+    assert warm.get_json()["scan_count"] == 5
+    assert warm.get_json()["verdict"] == "genuine_checked_before"
+    client.close()
