@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from zhenma.cli import AppContext, pass_app
+from zhenma.context import AppContext, pass_app
 from zhenma.errors import Conflict
 
 from . import batches

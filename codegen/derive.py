@@ -126,23 +126,17 @@ class BatchCodes:
 
     def cartons(self, start: int, stop: int) -> list[Carton]:
         self._check(start, stop, self.spec.carton_count)
-        result = []
-        for c, code in zip(
-            range(start, stop), self._cartons.render_range(start, stop), strict=True
-        ):
-            first, last = self.spec.carton_items(c)
-            result.append(
-                Carton(
-                    c,
-                    code,
-                    self.sscc(c),
-                    first,
-                    last,
-                    self._items.render(first),
-                    self._items.render(last),
-                )
+        numbers = range(start, stop)
+        bounds = [self.spec.carton_items(c) for c in numbers]
+        firsts = self._items.render_many(first for first, _ in bounds)
+        lasts = self._items.render_many(last for _, last in bounds)
+        codes = self._cartons.render_range(start, stop)
+        return [
+            Carton(c, code, self.sscc(c), first, last, first_serial, last_serial)
+            for c, code, (first, last), first_serial, last_serial in zip(
+                numbers, codes, bounds, firsts, lasts, strict=True
             )
-        return result
+        ]
 
     def sscc(self, carton: int) -> str | None:
         if self.spec.company_prefix is None or self.spec.sscc_first is None:

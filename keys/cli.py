@@ -2,7 +2,7 @@
 
 import click
 
-from zhenma.cli import AppContext, pass_app
+from zhenma.context import AppContext, pass_app
 
 from .keyring import Keyring, KeyringError
 

@@ -100,7 +100,7 @@ class Runner:
 
     def __call__(self, *args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
         result = subprocess.run(
-            [sys.executable, "-m", "zhenma.cli", *args],
+            [sys.executable, "-m", "zhenma", *args],
             env=self.env,
             cwd=self.cwd,
             capture_output=True,
@@ -117,7 +117,7 @@ class Runner:
 
     def popen(self, *args: str) -> subprocess.Popen:
         return subprocess.Popen(
-            [sys.executable, "-m", "zhenma.cli", *args],
+            [sys.executable, "-m", "zhenma", *args],
             env=self.env,
             cwd=self.cwd,
             stdout=subprocess.PIPE,
@@ -133,6 +133,8 @@ def runner(env, tmp_path) -> Runner:
 
 @pytest.fixture
 def product(runner) -> str:
+    """A production keyring and a product with a company prefix, made with the real CLI."""
+    runner("keys", "new")
     runner(
         "product",
         "add",

@@ -10,14 +10,13 @@ import os
 import sys
 import traceback
 from enum import IntEnum
-from functools import cached_property
 
 import click
 
-from keys import Keyring, KeyringError, open_for_use
+from keys import KeyringError
 from zhenma import config
 from zhenma.codes import CodeError
-from zhenma.db import Database
+from zhenma.context import AppContext, pass_app
 from zhenma.errors import Conflict, NotFound, ZhenmaError
 
 
@@ -29,30 +28,6 @@ class Exit(IntEnum):
     CONFLICT = 4
     KEYRING = 5
     INTERRUPTED = 130
-
-
-class AppContext:
-    """What commands share; everything is opened on first use only."""
-
-    def __init__(self, settings: config.Settings):
-        self.settings = settings
-
-    @cached_property
-    def db(self) -> Database:
-        db = Database.from_settings(self.settings)
-        db.upgrade()  # idempotent: the quick start needs no separate migration step
-        return db
-
-    @cached_property
-    def keyring(self) -> Keyring:
-        return open_for_use(
-            self.settings.keyring_path,
-            self.settings.keyring_password,
-            warn=lambda text: click.secho(text, fg="yellow", bold=True, err=True),
-        )
-
-
-pass_app = click.make_pass_decorator(AppContext)
 
 
 @click.group()

@@ -15,6 +15,7 @@ mistyped", and repeated wrong tries are throttled by the verification service.
 """
 
 import hmac
+import struct
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -35,8 +36,7 @@ def derive_range(key: bytes, batch: int, start: int, stop: int) -> list[str]:
         return []
     encryptor = Cipher(algorithms.AES(key), modes.CTR(_block(batch, start))).encryptor()
     stream = encryptor.update(bytes(16 * count))
-    from_bytes = int.from_bytes
-    return [f"{from_bytes(stream[o : o + 8], 'big') % _MOD:012d}" for o in range(0, 16 * count, 16)]
+    return [f"{v % _MOD:012d}" for (v,) in struct.iter_unpack(">Q8x", stream)]
 
 
 def derive(key: bytes, batch: int, index: int) -> str:
