@@ -59,6 +59,7 @@ def test_every_code_on_every_page_decodes_and_verifies(printed, name):
         assert sorted(r.text for r in qrs) == sorted(row["qr"] for row in rows)
         by_qr = {row["qr"]: row for row in rows}
         for r in qrs:
+            assert r.ec_level == "Q"  # what every shipped template asks for
             scanned = authenticate(r.text, printed.lookup)  # raises unless genuine
             row = by_qr[r.text]
             if template.kind == "item":
