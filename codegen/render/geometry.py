@@ -14,7 +14,7 @@ from zhenma.errors import Invalid
 
 from . import fonts, gs1_128, qr
 from .labels import UNBOUNDED, worst_case
-from .templates import (
+from .model import (
     Field,
     Gs1Field,
     QrField,
@@ -62,11 +62,14 @@ def _fits_page(t: Template) -> None:
 
 def _bleed_and_marks(t: Template) -> None:
     g, m = t.label, t.marks
-    for count, gutter, axis in ((g.columns, g.gutter_x_mm, "x"), (g.rows, g.gutter_y_mm, "y")):
+    for count, gutter, between in (
+        (g.columns, g.gutter_x_mm, "columns"),
+        (g.rows, g.gutter_y_mm, "rows"),
+    ):
         if count > 1 and gutter + _EPS < 2 * g.bleed_mm:
             raise Invalid(
-                f"{t.name}: labels bleed {mm(g.bleed_mm)} into a {axis} gutter of {mm(gutter)}; "
-                f"the gutter must be at least {mm(2 * g.bleed_mm)}, twice the bleed"
+                f"{t.name}: labels bleed {mm(g.bleed_mm)} into the {mm(gutter)} gutter between "
+                f"{between}; it must be at least {mm(2 * g.bleed_mm)}, twice the bleed"
             )
     if m.crop and m.offset_mm + _EPS < g.bleed_mm:
         raise Invalid(

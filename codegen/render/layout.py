@@ -13,7 +13,7 @@ from reportlab.pdfgen.canvas import Canvas
 from . import fonts, gs1_128, qr
 from .geometry import LINE, slug_serials
 from .labels import STATIC
-from .templates import (
+from .model import (
     Field,
     Gs1Field,
     QrField,

@@ -1,182 +1,38 @@
 """Label templates: data files in ``print_templates/`` (TOML, or JSON of the same shape).
 
-This module reads a file into a frozen ``Template`` and rejects what is not a
+This module reads a file into a ``model.Template`` and rejects what is not a
 template (junk, a missing or misspelt key, a value of the wrong type) with a message
 naming the key. Whether the labels fit the page and the codes are printable is
-``geometry``'s job. Lengths are millimetres measured from the top-left corner of the
-page or label, font sizes are points. ``docs/printing.md`` describes every key.
+``geometry``'s job. ``docs/printing.md`` describes every key.
 """
 
 import hashlib
 import json
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 from string import Formatter
 
 from zhenma.errors import Invalid
 
 from .labels import PLACEHOLDERS
+from .model import (
+    EC_LEVELS,
+    KINDS,
+    Field,
+    Grid,
+    Gs1Field,
+    Marks,
+    Page,
+    QrField,
+    RegistrationField,
+    ScratchField,
+    Slug,
+    Template,
+    TextField,
+)
 
 SHIPPED = Path(__file__).resolve().parents[2] / "print_templates"
-KINDS = ("item", "carton")
-EC_LEVELS = ("L", "M", "Q", "H")
 _MISSING = object()
-
-
-@dataclass(frozen=True)
-class Page:
-    width_mm: float
-    height_mm: float
-    margin_top_mm: float
-    margin_bottom_mm: float
-    margin_left_mm: float
-    margin_right_mm: float
-
-
-@dataclass(frozen=True)
-class Grid:
-    width_mm: float  # of one label, without bleed
-    height_mm: float
-    columns: int
-    rows: int
-    gutter_x_mm: float
-    gutter_y_mm: float
-    bleed_mm: float
-
-    @property
-    def per_page(self) -> int:
-        return self.columns * self.rows
-
-
-@dataclass(frozen=True)
-class Marks:
-    crop: bool
-    offset_mm: float  # from the cut line to where a crop mark starts
-    length_mm: float
-
-    @property
-    def extent_mm(self) -> float:
-        return self.offset_mm + self.length_mm if self.crop else 0.0
-
-
-@dataclass(frozen=True)
-class Slug:
-    bottom_mm: float  # from the page's bottom edge to the bottom of the slug's two lines
-    font_pt: float
-
-
-@dataclass(frozen=True)
-class Field:
-    name: str
-    x_mm: float
-    y_mm: float
-
-    @property
-    def box(self) -> tuple[float, float, float, float]:
-        """Left, top, width, height in millimetres from the label's top-left corner."""
-        raise NotImplementedError
-
-    @property
-    def placeholders(self) -> tuple[str, ...]:
-        value: str = getattr(self, "value", "")
-        return tuple(name for _, name, _, _ in Formatter().parse(value) if name)
-
-
-@dataclass(frozen=True)
-class QrField(Field):
-    value: str
-    size_mm: float  # quiet zone included
-    ec_level: str
-    quiet_modules: int
-
-    @property
-    def box(self):
-        return self.x_mm, self.y_mm, self.size_mm, self.size_mm
-
-
-@dataclass(frozen=True)
-class TextField(Field):
-    value: str
-    width_mm: float
-    font_pt: float
-    min_font_pt: float  # names too long for the box shrink down to this, then get an ellipsis
-    align: str
-    face: str
-
-    @property
-    def box(self):
-        return self.x_mm, self.y_mm, self.width_mm, self.font_pt * 25.4 / 72
-
-
-@dataclass(frozen=True)
-class Gs1Field(Field):
-    """A GS1-128 barcode with its human-readable line underneath."""
-
-    value: str
-    ai: str
-    width_mm: float  # quiet zones included
-    bar_height_mm: float
-    module_mm: float  # the X dimension: width of the narrowest bar
-    hri_pt: float
-
-    @property
-    def box(self):
-        return (
-            self.x_mm,
-            self.y_mm,
-            self.width_mm,
-            self.bar_height_mm + self.hri_pt * 1.2 / 72 * 25.4,
-        )
-
-
-@dataclass(frozen=True)
-class ScratchField(Field):
-    """The area a scratch-off panel covers, with the hidden code printed in its middle."""
-
-    value: str
-    width_mm: float
-    height_mm: float
-    font_pt: float
-    face: str
-
-    @property
-    def box(self):
-        return self.x_mm, self.y_mm, self.width_mm, self.height_mm
-
-
-@dataclass(frozen=True)
-class RegistrationField(Field):
-    """A registration target (circle and cross) that the scratch-off pass is aligned to."""
-
-    size_mm: float
-    value: str = ""  # nothing variable
-
-    @property
-    def box(self):
-        return self.x_mm, self.y_mm, self.size_mm, self.size_mm
-
-
-@dataclass(frozen=True)
-class Template:
-    name: str
-    title: str
-    kind: str
-    page: Page
-    label: Grid
-    marks: Marks
-    slug: Slug
-    min_module_mm: float
-    fields: tuple[Field, ...]
-    source: str
-    sha256: str
-
-    @property
-    def per_page(self) -> int:
-        return self.label.per_page
-
-    def uses(self, placeholder: str) -> bool:
-        return any(placeholder in f.placeholders for f in self.fields)
 
 
 class _Table:
@@ -185,7 +41,8 @@ class _Table:
     def __init__(self, data: object, where: str, origin: str):
         if not isinstance(data, dict):
             raise Invalid(f"{origin}: {where} must be a table")
-        self.data, self.where, self.origin = data, where, origin
+        self.data, self.origin = data, origin
+        self.prefix = f"{where}." if where else ""
         self.read: set[str] = set()
 
     def _get(self, key: str, default, kind: str):
@@ -193,24 +50,26 @@ class _Table:
         if key in self.data:
             return self.data[key]
         if default is _MISSING:
-            raise Invalid(f"{self.origin}: {self.where} needs {key} ({kind})")
+            raise Invalid(f"{self.origin}: {self.prefix}{key} is missing ({kind})")
         return default
 
     def _bad(self, key: str, kind: str, value: object) -> Invalid:
-        return Invalid(f"{self.origin}: {self.where}.{key} must be {kind}, not {value!r}")
+        return Invalid(f"{self.origin}: {self.prefix}{key} must be {kind}, not {value!r}")
 
     def number(self, key: str, default=_MISSING, minimum: float = 0.0) -> float:
-        kind = f"a number ≥ {minimum:g}"
+        return self._number(key, default, minimum, f"a number ≥ {minimum:g}")
+
+    def positive(self, key: str, default=_MISSING) -> float:
+        value = self._number(key, default, 0.0, "a number > 0")
+        if value <= 0:
+            raise self._bad(key, "a number > 0", value)
+        return value
+
+    def _number(self, key: str, default, minimum: float, kind: str) -> float:
         value = self._get(key, default, kind)
         if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
             raise self._bad(key, kind, value)
         return float(value)
-
-    def positive(self, key: str, default=_MISSING) -> float:
-        value = self.number(key, default)
-        if value <= 0:
-            raise self._bad(key, "a number > 0", value)
-        return value
 
     def integer(self, key: str, default=_MISSING, minimum: int = 1) -> int:
         kind = f"a whole number ≥ {minimum}"
@@ -234,12 +93,12 @@ class _Table:
 
     def table(self, key: str) -> "_Table":
         self.read.add(key)
-        return _Table(self.data.get(key, {}), key, self.origin)
+        return _Table(self.data.get(key, {}), f"[{key}]", self.origin)
 
     def done(self) -> None:
         extra = sorted(set(self.data) - self.read)
         if extra:
-            raise Invalid(f"{self.origin}: unknown key {extra[0]!r} in {self.where}")
+            raise Invalid(f"{self.origin}: unknown key {self.prefix}{extra[0]}")
 
 
 def _parse_file(path: Path) -> tuple[dict, bytes]:
@@ -263,17 +122,17 @@ def _value(t: _Table, kind: str, default=_MISSING) -> str:
     try:
         parts = [(name, spec, conv) for _, name, spec, conv in Formatter().parse(value)]
     except ValueError as exc:
-        raise Invalid(f"{t.origin}: {t.where}.value {value!r}: {exc}") from None
+        raise Invalid(f"{t.origin}: {t.prefix}value {value!r}: {exc}") from None
     for name, spec, conv in parts:
         if name is None:
             continue
         if spec or conv or not name:
-            raise Invalid(f"{t.origin}: {t.where}.value: write placeholders as {{name}}, plainly")
+            raise Invalid(f"{t.origin}: {t.prefix}value: write placeholders as {{name}}, plainly")
         if name not in PLACEHOLDERS[kind]:
             known = ", ".join(sorted(PLACEHOLDERS[kind]))
             raise Invalid(
-                f"{t.origin}: {t.where}.value uses {{{name}}}, which a {kind} label does not "
-                f"have (it has {known})"
+                f"{t.origin}: {t.prefix}value uses {{{name}}}, which {kind} labels do not "
+                f"have (they have {known})"
             )
     return value
 
@@ -331,7 +190,7 @@ def load(path: Path) -> Template:
     path = Path(path)
     data, raw = _parse_file(path)
     origin = str(path)
-    top = _Table(data, "the template", origin)
+    top = _Table(data, "", origin)
     kind = top.text("kind", choices=KINDS)
     page_t, label_t, marks_t = top.table("page"), top.table("label"), top.table("marks")
     slug_t, press_t = top.table("slug"), top.table("press")
@@ -366,7 +225,7 @@ def load(path: Path) -> Template:
     if not isinstance(raw_fields, list) or not raw_fields:
         raise Invalid(f"{origin}: a template needs [[fields]], at least one")
     fields = tuple(
-        _field(_Table(f, f"fields[{i}]", origin), kind) for i, f in enumerate(raw_fields)
+        _field(_Table(f, f"fields[{i + 1}]", origin), kind) for i, f in enumerate(raw_fields)
     )
     names = [f.name for f in fields]
     dupes = sorted({n for n in names if names.count(n) > 1})

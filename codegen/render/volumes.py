@@ -2,8 +2,8 @@
 
 ``render(job, secrets, out_dir)`` writes into ``out_dir``::
 
-    <template>-b<batch>-<first>-<last>.pdf   volumes of at most ``volume_size`` labels (whole pages)
-    labels.csv                               one row per label, for variable-data printing software
+    <template>-b<batch>-<first>-<last>.pdf   volumes of at most ``volume_size`` labels, whole pages
+    labels.csv                               a row per label, for variable-data software (datafile)
     render-manifest.json                     every file's SHA-256, pages and label/serial range
 
 Each volume is drawn by a worker process page by page (codes are derived a page at a
@@ -15,7 +15,6 @@ complete exactly when it has one. Nothing depends on the time of the run (report
 invariant mode fixes dates and the document id), so rendering again gives the same bytes.
 """
 
-import csv
 import hashlib
 import io
 import json
@@ -34,21 +33,15 @@ from zhenma.errors import Conflict, Invalid
 
 from ..derive import BatchCodes, BatchSpec
 from ..files import fsync_write
-from . import fonts, geometry, gs1_128
+from . import datafile, fonts, geometry
 from .labels import carton_values, item_values, static_values
 from .layout import PageLayout, slug_lines
-from .templates import Gs1Field, QrField, Template
+from .model import Template
 
 FORMAT = "zhenma-render/1"
 MANIFEST = "render-manifest.json"
-DATA_FILE = "labels.csv"
 PARTIAL = ".zhenma-render-partial"
 VOLUME_SIZE = 10_000
-ITEM_COLUMNS = ["file", "page", "slot", "index", "serial", "qr", "carton", "carton_code"]
-CARTON_COLUMNS = [
-    "file", "page", "slot", "carton", "carton_code", "qr", "sscc", "gs1_128",
-    "item_count", "first_item", "last_item", "first_serial", "last_serial",
-]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -72,14 +65,6 @@ class Job:
     def per_volume(self) -> int:
         per_page = self.template.per_page
         return self.volume_size // per_page * per_page
-
-    def columns(self) -> list[str]:
-        if self.template.kind == "carton":
-            return CARTON_COLUMNS
-        return ITEM_COLUMNS + (["hidden_code"] if self._prints_hidden() else [])
-
-    def _prints_hidden(self) -> bool:
-        return self.template.uses("hidden_code") or self.template.uses("hidden_code_spaced")
 
     def fingerprint(self) -> str:
         doc = {
@@ -136,10 +121,6 @@ def prepare(job: Job) -> list[Volume]:
     return volumes
 
 
-def _first_field(template: Template, kind: type):
-    return next((f for f in template.fields if isinstance(f, kind)), None)
-
-
 class _Volume:
     """Draws one volume; runs in a worker process."""
 
@@ -147,11 +128,7 @@ class _Volume:
         self.job, self.volume, self.pages = job, volume, pages
         self.codes = BatchCodes(job.spec, secrets)
         self.static = static_values(job.spec)
-        self.qr = _first_field(job.template, QrField)
-        self.gs1 = _first_field(job.template, Gs1Field)
-        self.rows = io.StringIO()
-        self.csv = csv.writer(self.rows, lineterminator="\n")
-        self.hidden = "hidden_code" in job.columns()
+        self.rows = datafile.Rows(job.template, volume.name)
 
     def labels(self, start: int, stop: int) -> tuple[list[dict[str, str]], str, str]:
         """Values of labels ``start`` to ``stop - 1``, and the page's first and last code."""
@@ -162,25 +139,6 @@ class _Volume:
         cartons = self.codes.cartons(start, stop)
         values = [carton_values(c, self.codes.sscc(c.index), self.static) for c in cartons]
         return values, cartons[0].code, cartons[-1].code
-
-    def rows_for(self, page: int, values: list[dict[str, str]]) -> None:
-        name = self.volume.name
-        qr_of = self.qr.value.format_map if self.qr else lambda v: ""
-        for slot, v in enumerate(values, 1):
-            if self.job.template.kind == "item":
-                row = [name, page, slot, v["index"], v["serial"], qr_of(v), v["carton"]]
-                row.append(v["carton_code"])
-                if self.hidden:
-                    row.append(v["hidden_code"])
-            else:
-                data = self.gs1.value.format_map(v) if self.gs1 else v["sscc"]
-                row = [
-                    name, page, slot, v["carton"], v["carton_code"], qr_of(v), v["sscc"],
-                    gs1_128.element_string(self.gs1.ai if self.gs1 else "00", data) if data else "",
-                    v["item_count"], v["first_item"], v["last_item"],
-                    v["first_serial"], v["last_serial"],
-                ]  # fmt: skip
-            self.csv.writerow(row)
 
     def draw(self) -> tuple[bytes, str, str]:
         t = self.job.template
@@ -210,7 +168,7 @@ class _Volume:
                 f"page {page} of {self.pages}"
             )
             layout.draw_page(canvas, values, slug_lines(first, last, where))
-            self.rows_for(page, values)
+            self.rows.add_page(page, values)
         canvas.save()
         return out.getvalue(), first_code, last_code
 
@@ -227,7 +185,7 @@ def render_volume(job: Job, secrets: BatchSecrets, volume: Volume, out_dir: Path
         rl_config.useA85 = saved
     fsync_write(out_dir / volume.name, lambda f: f.write(pdf))
     work = out_dir / PARTIAL
-    fsync_write(_part(work, volume), lambda f: f.write(drawer.rows.getvalue().encode("utf-8")))
+    fsync_write(_part(work, volume), lambda f: f.write(drawer.rows.data()))
     entry = {
         "file": volume.name,
         "sha256": hashlib.sha256(pdf).hexdigest(),
@@ -250,24 +208,6 @@ def render_volume(job: Job, secrets: BatchSecrets, volume: Volume, out_dir: Path
     text = json.dumps(entry, sort_keys=True)
     fsync_write(_done(work, volume), lambda f: f.write(text.encode("utf-8")))
     return entry
-
-
-def _concatenate(target: Path, header: bytes, parts: list[Path]) -> dict:
-    """``header`` then every part, into ``target`` (crash-safe); its SHA-256 and size."""
-    digest = hashlib.sha256(header)
-    size = len(header)
-
-    def write(f):
-        nonlocal size
-        f.write(header)
-        for part in parts:
-            data = part.read_bytes()  # one volume's rows: a few megabytes at most
-            digest.update(data)
-            f.write(data)
-            size += len(data)
-
-    fsync_write(target, write)
-    return {"sha256": digest.hexdigest(), "bytes": size}
 
 
 def _part(work: Path, volume: Volume) -> Path:
@@ -339,9 +279,9 @@ def render(
             entries[v.number] = render_volume(job, secrets, v, out_dir)
             if progress:
                 progress(v.labels)
-    columns = job.columns()
-    header = (",".join(columns) + "\n").encode()
-    data = _concatenate(out_dir / DATA_FILE, header, [_part(work, v) for v in volumes])
+    data = datafile.assemble(
+        out_dir / datafile.NAME, job.template, [_part(work, v) for v in volumes]
+    )
     manifest = {
         "format": FORMAT,
         "batch": job.spec.batch,
@@ -360,7 +300,12 @@ def render(
             "per_volume": job.per_volume,
         },
         "volumes": [entries[v.number] for v in volumes],
-        "data_file": {"file": DATA_FILE, "columns": columns, "rows": job.count, **data},
+        "data_file": {
+            "file": datafile.NAME,
+            "columns": datafile.columns(job.template),
+            "rows": job.count,
+            **data,
+        },
     }
     text = json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
     fsync_write(out_dir / MANIFEST, lambda f: f.write(text.encode("utf-8")))
