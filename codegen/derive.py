@@ -72,6 +72,11 @@ class BatchCodes:
         self._cartons = FastSigner(secrets.carton_tag, Kind.CARTON, spec.batch)
         self.url_prefix = url_prefix(spec.verify_base, Gtin.parse(spec.gtin))
 
+    @property
+    def line_length(self) -> int:
+        """Bytes of every line of ``items.csv``: all its fields are fixed-width."""
+        return len(self.item_csv(1, 2))
+
     def _check(self, start: int, stop: int, limit: int) -> None:
         if not 1 <= start <= stop <= limit + 1:
             raise ValueError(f"range {start}..{stop - 1} outside 1..{limit}")

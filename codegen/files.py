@@ -66,10 +66,6 @@ def fsync_write(path: Path, write: Callable) -> None:
     os.replace(tmp, path)
 
 
-def _line_length(spec: BatchSpec, secrets: BatchSecrets) -> int:
-    return len(BatchCodes(spec, secrets).item_csv(1, 2))
-
-
 def _chunk_range(spec: BatchSpec, chunk: int, size: int) -> tuple[int, int]:
     start = chunk * size + 1
     return start, min(start + size, spec.item_count + 1)
@@ -78,8 +74,9 @@ def _chunk_range(spec: BatchSpec, chunk: int, size: int) -> tuple[int, int]:
 def _write_chunk(spec: BatchSpec, secrets: BatchSecrets, work: Path, chunk: int, size: int) -> int:
     """Write one chunk of items into place; runs in a worker process. Returns its count."""
     start, stop = _chunk_range(spec, chunk, size)
-    data = BatchCodes(spec, secrets).item_csv(start, stop).encode("ascii")
-    line = _line_length(spec, secrets)
+    codes = BatchCodes(spec, secrets)
+    data = codes.item_csv(start, stop).encode("ascii")
+    line = codes.line_length
     if len(data) != line * (stop - start):  # the offsets below depend on it
         raise RuntimeError(f"items {start}..{stop - 1} are not {line} bytes a line")
     fd = os.open(work / "items.csv", os.O_WRONLY)
@@ -137,7 +134,7 @@ def _prepare_items(spec: BatchSpec, secrets: BatchSecrets, out_dir: Path, work: 
     if not partial.exists():
         for marker in work.glob("done.*"):
             marker.unlink()
-        size = len(ITEMS_HEADER) + spec.item_count * _line_length(spec, secrets)
+        size = len(ITEMS_HEADER) + spec.item_count * BatchCodes(spec, secrets).line_length
         fsync_write(partial, lambda f: (f.write(ITEMS_HEADER), f.truncate(size)))
 
 

@@ -19,6 +19,8 @@ contribution per (position, character): the generator uses that to compute
 check characters from precomputed tables (see ``position_table``).
 """
 
+from functools import cache
+
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 BITS_PER_CHAR = 5
 _VALUE = {c: i for i, c in enumerate(ALPHABET)}
@@ -91,7 +93,8 @@ def carry(state: int, steps: int) -> int:
     return gf_mul(_POW[steps], state)
 
 
-def position_table(position: int, length: int, chars: int = 1) -> list[int]:
+@cache
+def position_table(position: int, length: int, chars: int = 1) -> tuple[int, ...]:
     """Check contributions of a group of ``chars`` characters starting at ``position``.
 
     For a payload of ``length`` characters, entry ``v`` is what the group, holding
@@ -105,4 +108,4 @@ def position_table(position: int, length: int, chars: int = 1) -> list[int]:
             digit = (v >> (BITS_PER_CHAR * (chars - 1 - k))) & 31
             acc ^= gf_mul(_POW[length - (position + k)], digit)
         table.append(acc)
-    return table
+    return tuple(table)

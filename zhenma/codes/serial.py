@@ -21,6 +21,7 @@ Layout, in alphabet characters (5 bits each, see ``alphabet``)::
 
 import hashlib
 import hmac
+import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
@@ -33,6 +34,7 @@ VERSION = 1
 TAG_BYTES = 5
 MAX_BATCH = (1 << 20) - 1
 MAX_INDEX = (1 << 30) - 1
+_U32 = struct.Struct(">I")
 
 
 class Kind(IntEnum):
@@ -178,15 +180,16 @@ class FastSigner:
         inner, outer, prefix, cpre = self._inner, self._outer, self.prefix, self._cpre
         ci0, ci1, ci2 = self._ci
         ct0, ct1, ct2, ct3 = self._ct
-        from_bytes = int.from_bytes
+        from_bytes, pack = int.from_bytes, _U32.pack
+        icopy, ocopy = inner.copy, outer.copy
         out = []
         append = out.append
         block = -1
         head, chead = "", 0
         for i in indexes:
-            h = inner.copy()
-            h.update(i.to_bytes(4, "big"))
-            o = outer.copy()
+            h = icopy()
+            h.update(pack(i))
+            o = ocopy()
             o.update(h.digest())
             t = from_bytes(o.digest()[:TAG_BYTES], "big")
             if i >> 10 != block:  # the first 9 characters change once per 1024 indexes
