@@ -17,11 +17,12 @@ from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import cached_property
 
 from sqlalchemy import select
 
 from keys import Keyring
-from zhenma.codes import BatchSecrets
+from zhenma.codes import BatchSecrets, Gtin
 from zhenma.db import Database
 from zhenma.db.models import Activation, Batch, Product
 
@@ -48,6 +49,10 @@ class BatchInfo:
     revoke_reason: str | None = None
     # Activated item ranges, sorted and merged: ((first, last), ...).
     active: tuple[tuple[int, int], ...] = ()
+
+    @cached_property
+    def gtin(self) -> Gtin:
+        return Gtin(self.product.gtin)
 
     def is_active(self, index: int) -> bool:
         i = bisect_right(self.active, (index, float("inf"))) - 1

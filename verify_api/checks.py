@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 from zhenma.codes import (
     BadSignature,
-    Gtin,
+    Code,
     MalformedCode,
     TypoCode,
     UnknownBatch,
@@ -77,16 +77,6 @@ class Checker:
 
     def check(self, q: Query) -> Result:
         now = datetime.now(UTC)
-        rec = ScanRecord(
-            serial=q.text.strip()[:64],
-            at=now,
-            hidden_code_given=q.hidden_code is not None,
-            ip_prefix=q.ip_prefix,
-            ip_hash=q.ip_hash,
-            user_agent=q.user_agent[:300] if q.user_agent else None,
-            lat=q.lat,
-            lng=q.lng,
-        )
         found: list[BatchInfo] = []
 
         def lookup(batch_no: int):
@@ -94,79 +84,93 @@ class Checker:
             if info is None:
                 return None
             found.append(info)
-            return Gtin(info.product.gtin), self.catalog.secrets(info)
+            return info.gtin, self.catalog.secrets(info)
 
         try:
             scanned = authenticate(q.text, lookup)
         except TypoCode as exc:
-            return self._record(rec, Result(MALFORMED, reason="typo", detail=str(exc)))
+            return self._record(q, now, None, Result(MALFORMED, reason="typo", detail=str(exc)))
         except MalformedCode as exc:
-            return self._record(rec, Result(MALFORMED, reason="malformed", detail=str(exc)))
+            return self._record(
+                q, now, None, Result(MALFORMED, reason="malformed", detail=str(exc))
+            )
         except UnknownBatch as exc:
             code = read_code(q.text).code
-            rec = replace(rec, serial=code.render(), batch_id=code.batch, item_index=code.index)
-            return self._record(rec, Result(UNKNOWN_BATCH, serial=code.render(), detail=str(exc)))
+            return self._record(q, now, code, Result(UNKNOWN_BATCH, code.render(), detail=str(exc)))
         except BadSignature as exc:
             code = read_code(q.text).code
-            info = found[0] if found else None
-            rec = replace(rec, serial=code.render(), batch_id=code.batch, item_index=code.index)
-            return self._record(
-                rec,
-                Result(
-                    COUNTERFEIT,
-                    serial=code.render(),
-                    reason="bad_signature",
-                    detail=str(exc),
-                    product=info.product if info else None,
-                    gtin=info.product.gtin if info else None,
-                ),
+            product = found[0].product if found else None
+            result = Result(
+                COUNTERFEIT,
+                code.render(),
+                product.gtin if product else None,
+                product,
+                reason="bad_signature",
+                detail=str(exc),
             )
+            return self._record(q, now, code, result)
         info, code = found[0], scanned.code
-        serial = code.render()
-        rec = replace(rec, serial=serial, batch_id=code.batch, item_index=code.index)
-        base = Result("", serial=serial, gtin=info.product.gtin, product=info.product)
+        # Parsing checked length, alphabet and check character: the text is the serial.
+        serial = (scanned.link.serial if scanned.link else q.text).strip().upper()
+        product = info.product
         if info.revoked:
-            return self._record(rec, replace(base, verdict=REVOKED, detail=info.revoke_reason))
+            result = Result(REVOKED, serial, product.gtin, product, detail=info.revoke_reason)
+            return self._record(q, now, code, result)
         if code.index > info.item_count or not info.is_active(code.index):
-            return self._record(rec, replace(base, verdict=NOT_ACTIVATED))
+            return self._record(q, now, code, Result(NOT_ACTIVATED, serial, product.gtin, product))
+        checked = False
         if q.hidden_code is not None:
             try:
                 typed = hidden.normalize(q.hidden_code)
             except MalformedCode as exc:
-                return self._record(
-                    rec,
-                    replace(
-                        base, verdict=MALFORMED, reason="hidden_code_malformed", detail=str(exc)
-                    ),
-                )
+                result = Result(MALFORMED, serial, product.gtin, product,
+                                reason="hidden_code_malformed", detail=str(exc))  # fmt: skip
+                return self._record(q, now, code, result)
             wait = self.throttle.locked(serial, q.client)
             if wait:
                 raise Throttled(wait)
             secrets = self.catalog.secrets(info)
             if not hidden.matches(secrets.hidden, code.batch, code.index, typed):
                 self.throttle.failed(serial, q.client)
-                return self._record(
-                    rec,
-                    replace(
-                        base,
-                        verdict=COUNTERFEIT,
-                        reason="hidden_code_wrong",
-                        hidden_code_checked=True,
-                    ),
-                )
-            base = replace(base, hidden_code_checked=True)
-        facts, degraded = self.recorder.record(rec, counted=True)
-        return replace(
-            base,
-            verdict=facts.verdict,
+                result = Result(COUNTERFEIT, serial, product.gtin, product,
+                                reason="hidden_code_wrong", hidden_code_checked=True)  # fmt: skip
+                return self._record(q, now, code, result)
+            checked = True
+        facts, degraded = self.recorder.record(_scan(q, now, code, serial), counted=True)
+        return Result(
+            facts.verdict,
+            serial,
+            product.gtin,
+            product,
             scan_count=facts.count,
             first_at=facts.first_at,
             first_place=facts.first_place,
             reason=facts.suspect_reason,
+            hidden_code_checked=checked,
             degraded=degraded,
         )
 
-    def _record(self, rec: ScanRecord, result: Result) -> Result:
-        rec = replace(rec, verdict=result.verdict, reason=result.reason)
+    def _record(self, q: Query, now: datetime, code: Code | None, result: Result) -> Result:
+        rec = _scan(q, now, code, result.serial, result.verdict, result.reason)
         _, degraded = self.recorder.record(rec, counted=False)
-        return replace(result, degraded=degraded)
+        return replace(result, degraded=degraded) if degraded else result
+
+
+def _scan(
+    q: Query, now: datetime, code: Code | None, serial: str | None,
+    verdict: str = "", reason: str | None = None,
+) -> ScanRecord:  # fmt: skip
+    return ScanRecord(
+        serial=serial or q.text.strip()[:64],
+        at=now,
+        verdict=verdict,
+        reason=reason,
+        batch_id=code.batch if code else None,
+        item_index=code.index if code else None,
+        hidden_code_given=q.hidden_code is not None,
+        ip_prefix=q.ip_prefix,
+        ip_hash=q.ip_hash,
+        user_agent=q.user_agent[:300] if q.user_agent else None,
+        lat=q.lat,
+        lng=q.lng,
+    )

@@ -11,6 +11,7 @@ import hmac
 import ipaddress
 import os
 import secrets
+from functools import lru_cache
 from pathlib import Path
 
 from zhenma.config import Settings
@@ -50,12 +51,17 @@ def load_salt(settings: Settings) -> bytes:
     return path.read_text().strip().encode()
 
 
+@lru_cache(maxsize=8192)  # busy clients (a shop's Wi-Fi, a carrier's NAT) come back often
+def _address(remote_addr: str | None, salt: bytes) -> tuple[str | None, str | None]:
+    return ip_prefix(remote_addr), ip_hash(remote_addr, salt)
+
+
 def describe(remote_addr: str | None, user_agent: str | None, salt: bytes) -> dict:
     """The ``Query`` fields that describe the client of a request."""
-    hashed = ip_hash(remote_addr, salt)
+    prefix, hashed = _address(remote_addr, salt)
     return {
         "client": hashed or "unknown",
-        "ip_prefix": ip_prefix(remote_addr),
+        "ip_prefix": prefix,
         "ip_hash": hashed,
         "user_agent": user_agent or None,
     }

@@ -7,10 +7,13 @@ exception (logged, answered 500 in the same shape). A browser asking for a page
 """
 
 import logging
+from functools import lru_cache
 
 from flask import Flask, jsonify, render_template, request
 from sqlalchemy.exc import OperationalError
+from werkzeug.datastructures import LanguageAccept
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import parse_accept_header
 
 from . import messages
 
@@ -37,7 +40,13 @@ def language() -> str:
     wanted = request.args.get("lang")
     if wanted in messages.LANGUAGES:
         return wanted
-    return request.accept_languages.best_match(messages.LANGUAGES, default="zh")
+    return _best_language(request.headers.get("Accept-Language", ""))
+
+
+@lru_cache(maxsize=1024)  # browsers send a handful of distinct headers
+def _best_language(header: str) -> str:
+    accepted = parse_accept_header(header, LanguageAccept)
+    return accepted.best_match(messages.LANGUAGES, default="zh")
 
 
 def wants_html() -> bool:

@@ -149,14 +149,13 @@ class Writer:
         if not rows:
             return
         with self.db.session() as s:
-            inserted = set(
-                s.scalars(
-                    dialect_insert(self.db, Scan)
-                    .values(rows)
-                    .on_conflict_do_nothing(index_elements=["stream_id"])
-                    .returning(Scan.stream_id)
-                )
+            stmt = (
+                dialect_insert(self.db, Scan)
+                .on_conflict_do_nothing(index_elements=["stream_id"])
+                .returning(Scan.stream_id)
             )
+            # executemany: one cached statement, sent in pages (SQLAlchemy's insertmanyvalues)
+            inserted = set(s.scalars(stmt, rows))
             fresh = [r for r in rows if r["counted"] and r["stream_id"] in inserted]
             self._advance_states(s, fresh)
 

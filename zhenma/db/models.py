@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -153,7 +154,14 @@ class Scan(Base):
     __tablename__ = "scans"
     __table_args__ = (
         UniqueConstraint("stream_id"),
-        Index("ix_scans_pending_sync", "redis_synced"),
+        # Partial: only the few scans still to be added to Redis are in it, so the
+        # stream's inserts (the many) do not pay for it.
+        Index(
+            "ix_scans_pending_sync",
+            "id",
+            postgresql_where=text("NOT redis_synced"),
+            sqlite_where=text("NOT redis_synced"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

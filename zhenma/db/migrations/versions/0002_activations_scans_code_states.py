@@ -65,7 +65,13 @@ def upgrade() -> None:
         sa.UniqueConstraint("stream_id", name=op.f("uq_scans_stream_id")),
     )
     with op.batch_alter_table("scans", schema=None) as batch_op:
-        batch_op.create_index("ix_scans_pending_sync", ["redis_synced"], unique=False)
+        batch_op.create_index(
+            "ix_scans_pending_sync",
+            ["id"],
+            unique=False,
+            postgresql_where=sa.text("NOT redis_synced"),
+            sqlite_where=sa.text("NOT redis_synced"),
+        )
         batch_op.create_index(batch_op.f("ix_scans_scanned_at"), ["scanned_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_scans_serial"), ["serial"], unique=False)
 
