@@ -2,6 +2,7 @@
 
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -52,25 +53,22 @@ def batch() -> None:
 batch.add_command(render)
 
 
+@contextmanager
 def _progress(total: int):
-    """A progress bar on a terminal; nothing when stderr is a file or a pipe."""
+    """A progress bar's ``update`` on a terminal; None when stderr is a file or a pipe."""
     if not sys.stderr.isatty():
-        return None, None
-    bar = click.progressbar(length=total, label="codes", file=sys.stderr, show_pos=True)
-    bar.__enter__()
-    return bar, bar.update
+        yield None
+        return
+    with click.progressbar(length=total, label="codes", file=sys.stderr, show_pos=True) as bar:
+        yield bar.update
 
 
 def _write(app: AppContext, spec, out: Path, workers: int | None) -> dict:
     secrets = app.keyring.batch_secrets(spec.key_id, spec.batch)
-    bar, update = _progress(spec.item_count)
-    try:
+    with _progress(spec.item_count) as update:
         return write_batch_files(
             spec, secrets, out, workers=workers or app.settings.workers, progress=update
         )
-    finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
 
 
 @batch.command("create")
