@@ -13,9 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from codegen import batches
+from codegen.derive import BatchSpec
 from keys import Keyring
 from tests.conftest import GTIN, TEST_PASSWORD, Runner
+from zhenma import config
 from zhenma.codes import BatchSecrets, Gtin
+from zhenma.db import Database
 
 ITEMS = 130  # five full cartons of 24 and one of 10; 2.6 A4 sheets
 CARTON_SIZE = 24
@@ -50,6 +54,7 @@ class Printed:
     root: Path
     run: Runner
     secrets: BatchSecrets
+    spec: BatchSpec
     outputs: dict[str, Path] = field(default_factory=dict)
 
     def lookup(self, batch: int) -> tuple[Gtin, BatchSecrets] | None:
@@ -85,7 +90,11 @@ def printed(tmp_path_factory) -> Printed:
     )  # fmt: skip
     key_id = json.loads((root / "batch" / "manifest.json").read_text("utf-8"))["key_id"]
     ring = Keyring.open(root / "instance" / "keyring.zkr", TEST_PASSWORD)
-    result = Printed(root, run, ring.batch_secrets(key_id, 1))
+    db = Database.from_settings(config.load(run.env))
+    with db.session() as s:
+        spec = batches.spec_of(batches.get_batch(s, 1))
+    db.dispose()
+    result = Printed(root, run, ring.batch_secrets(key_id, 1), spec)
     for name, extra in RENDERS.items():
         run("batch", "render", "1", "--template", name, "--out", f"out/{name}", *extra)
         result.outputs[name] = root / "out" / name

@@ -37,9 +37,12 @@ def pages(printed, name):
         rows[row["file"], int(row["page"])].append(row)
     for volume in printed.manifest(name)["volumes"]:
         pdf = pdfium.PdfDocument(printed.outputs[name] / volume["file"])
-        assert len(pdf) == volume["pages"]
-        for number in range(1, len(pdf) + 1):
-            yield volume["file"], number, pdf[number - 1], rows[volume["file"], number]
+        try:
+            assert len(pdf) == volume["pages"]
+            for number in range(1, len(pdf) + 1):
+                yield volume["file"], number, pdf[number - 1], rows[volume["file"], number]
+        finally:
+            pdf.close()
 
 
 def raster(page):
