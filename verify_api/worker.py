@@ -25,7 +25,7 @@ from collections.abc import Callable
 from datetime import UTC
 from importlib.resources import files
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, select, text, update
 
 from zhenma.config import Settings
 from zhenma.db import Database
@@ -35,6 +35,11 @@ from .redis_link import Keys, RedisError, RedisLink
 from .scans import dialect_insert, from_ms, to_ms
 
 log = logging.getLogger("zhenma.worker")
+
+# Seconds between checks that Redis still holds its state, and for direct scans to add.
+UPKEEP_SECONDS = 1.0
+# Seconds a writer waits after a short batch, so the next one is bigger.
+LINGER_SECONDS = 0.25
 
 
 def _str(value: bytes | None) -> str | None:
@@ -71,6 +76,46 @@ def row_of(entry_id: bytes, f: dict[bytes, bytes]) -> dict:
     }
 
 
+# On PostgreSQL a batch is one statement over arrays (unnest): its text never
+# changes, so neither SQLAlchemy nor psycopg re-parses a long VALUES list per batch.
+_SCAN_COLUMNS = (
+    ("stream_id", "text"), ("serial", "text"), ("batch_id", "int4"), ("item_index", "int8"),
+    ("verdict", "text"), ("reason", "text"), ("scanned_at", "timestamptz"), ("counted", "bool"),
+    ("hidden_code_given", "bool"), ("ip_prefix", "text"), ("ip_hash", "text"),
+    ("user_agent", "text"), ("lat", "float8"), ("lng", "float8"), ("redis_synced", "bool"),
+)  # fmt: skip
+_STATE_COLUMNS = (
+    ("serial", "text"), ("batch_id", "int4"), ("item_index", "int8"), ("scan_count", "int8"),
+    ("first_scan_at", "timestamptz"), ("first_lat", "float8"), ("first_lng", "float8"),
+    ("last_lat", "float8"), ("last_lng", "float8"), ("last_located_at", "timestamptz"),
+    ("suspect_reason", "text"),
+)  # fmt: skip
+
+
+def _unnest(table: str, columns) -> str:
+    names = ", ".join(name for name, _ in columns)
+    arrays = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in columns)
+    return f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays})"  # noqa: S608
+
+
+def _columns(rows: list[dict], columns) -> dict[str, list]:
+    return {name: [r[name] for r in rows] for name, _ in columns}
+
+
+_PG_SCANS = text(
+    _unnest("scans", _SCAN_COLUMNS) + " ON CONFLICT (stream_id) DO NOTHING RETURNING stream_id"
+)
+_PG_STATES = text(
+    _unnest("code_states", _STATE_COLUMNS) + " ON CONFLICT (serial) DO UPDATE SET"
+    " scan_count = code_states.scan_count + excluded.scan_count,"
+    " first_scan_at = LEAST(code_states.first_scan_at, excluded.first_scan_at),"
+    " last_lat = COALESCE(excluded.last_lat, code_states.last_lat),"
+    " last_lng = COALESCE(excluded.last_lng, code_states.last_lng),"
+    " last_located_at = COALESCE(excluded.last_located_at, code_states.last_located_at),"
+    " suspect_reason = COALESCE(code_states.suspect_reason, excluded.suspect_reason)"
+)
+
+
 class Writer:
     def __init__(
         self, settings: Settings, db: Database, link: RedisLink, consumer: str | None = None
@@ -81,6 +126,7 @@ class Writer:
         self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
         self._recover = True  # re-read our own pending entries before new ones
         self._next_claim = 0.0
+        self._postgres = db.engine.dialect.name == "postgresql"
         self._sync = self.redis.register_script(files(__package__).joinpath("sync.lua").read_text())
 
     # -- the stream ------------------------------------------------------------
@@ -149,17 +195,20 @@ class Writer:
         if not rows:
             return
         with self.db.session() as s:
-            stmt = (
-                dialect_insert(self.db, Scan)
-                .on_conflict_do_nothing(index_elements=["stream_id"])
-                .returning(Scan.stream_id)
-            )
-            # executemany: one cached statement, sent in pages (SQLAlchemy's insertmanyvalues)
-            inserted = set(s.scalars(stmt, rows))
+            conn = s.connection()
+            if self._postgres:
+                inserted = set(conn.execute(_PG_SCANS, _columns(rows, _SCAN_COLUMNS)).scalars())
+            else:
+                stmt = (
+                    dialect_insert(self.db, Scan)
+                    .on_conflict_do_nothing(index_elements=["stream_id"])
+                    .returning(Scan.stream_id)
+                )
+                inserted = set(conn.execute(stmt, rows).scalars())
             fresh = [r for r in rows if r["counted"] and r["stream_id"] in inserted]
-            self._advance_states(s, fresh)
+            self._advance_states(conn, fresh)
 
-    def _advance_states(self, s, rows: list[dict]) -> None:
+    def _advance_states(self, conn, rows: list[dict]) -> None:
         states: dict[str, dict] = {}
         for r in sorted(rows, key=lambda r: r["scanned_at"]):
             st = states.get(r["serial"])
@@ -184,9 +233,12 @@ class Writer:
                 st["suspect_reason"] = r["reason"]
         if not states:
             return
-        stmt = dialect_insert(self.db, CodeState).values(list(states.values()))
+        if self._postgres:
+            conn.execute(_PG_STATES, _columns(list(states.values()), _STATE_COLUMNS))
+            return
+        stmt = dialect_insert(self.db, CodeState)
         new = stmt.excluded
-        s.execute(
+        conn.execute(
             stmt.on_conflict_do_update(
                 index_elements=["serial"],
                 set_={
@@ -202,7 +254,8 @@ class Writer:
                     ),
                     "suspect_reason": func.coalesce(CodeState.suspect_reason, new.suspect_reason),
                 },
-            )
+            ),
+            list(states.values()),
         )
 
     # -- Redis's per-code state ----------------------------------------------------
@@ -291,6 +344,7 @@ class Writer:
         """Work until ``stop()``; with ``drain``, until nothing is left to store."""
         deadline = None if timeout is None else time.monotonic() + timeout
         group_ready = False
+        next_upkeep = 0.0
         while not stop():
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError("the stream was not drained in time")
@@ -298,12 +352,20 @@ class Writer:
                 if not group_ready:
                     self.ensure_group()
                     group_ready = True
-                self.seed()
-                done = self.sync_direct()
+                done = 0
+                if drain or time.monotonic() >= next_upkeep:
+                    self.seed()
+                    done += self.sync_direct()
+                    next_upkeep = time.monotonic() + UPKEEP_SECONDS
                 done += self.claim()
-                done += self.read(block_ms=200 if drain else 2000)
+                read = self.read(block_ms=200 if drain else 2000)
+                done += read
                 if drain and not done and not self._recover and self.pending() == 0:
                     return
+                if 0 < read < self.settings.worker_batch and not drain:
+                    # Let scans gather: one transaction of hundreds costs about what one
+                    # of a few does (a commit, an fsync), so small batches waste both cores.
+                    time.sleep(LINGER_SECONDS)
             except RedisError as exc:
                 log.warning("Redis unavailable (%s); retrying", exc)
                 self._recover = True
