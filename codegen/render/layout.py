@@ -8,6 +8,9 @@ All ink is 100 % black (K) so nothing depends on registering four colours, excep
 crop and registration marks, which are in registration colour (every separation).
 """
 
+import zlib
+
+from reportlab.pdfbase import pdfdoc
 from reportlab.pdfgen.canvas import Canvas
 
 from . import fonts, gs1_128, qr
@@ -197,6 +200,7 @@ class PageLayout:
                 self._draw_variable(canvas, f, values, left, top)
         self._slug(canvas, slug)
         canvas.showPage()
+        _seal_last_page(canvas)
 
     def _texts(self, canvas: Canvas, f: TextField, labels, slots) -> None:
         """One field on every label of the page, in a single text object."""
@@ -225,6 +229,21 @@ class PageLayout:
         text, fitted = fit_text(slug[1], "sans", size, 4.0, room)
         canvas.setFont(self.sans, fitted)
         canvas.drawCentredString(center, second, text)
+
+
+def _seal_last_page(canvas: Canvas) -> None:
+    """Compress the page just finished now, instead of when the whole volume is saved.
+
+    reportlab keeps every page's operators as text until ``save``: 230 kB for an A4
+    sheet of 50 QR codes, 46 MB for a volume of 10,000 labels. Compressed at once,
+    the page weighs 29 kB. The stream and its /Filter are what reportlab itself writes
+    (it only compresses streams whose dictionary names no filter yet).
+    """
+    page = canvas._doc.Pages.pages[-1]
+    data = page.stream.encode("utf-8") if isinstance(page.stream, str) else page.stream
+    flate = pdfdoc.PDFDictionary({"Filter": pdfdoc.PDFArray([pdfdoc.PDFName("FlateDecode")])})
+    page.Contents = pdfdoc.PDFStream(flate, zlib.compress(data))
+    page.stream = None
 
 
 def slug_lines(first: str, last: str, where: str) -> tuple[str, str]:

@@ -256,29 +256,47 @@ def render(
     progress: Callable[[int], None] | None = None,
 ) -> dict:
     """Render ``job`` into ``out_dir`` (finishing an interrupted run of it); the manifest."""
-    volumes = prepare(job)
     out_dir = Path(out_dir)
+    progress = progress or (lambda labels: None)
+    per_volume = job.per_volume or job.count
+    processes = min(workers, -(-job.count // per_volume))
+    if processes > 1:
+        with ProcessPoolExecutor(processes, mp_context=get_context("spawn")) as pool:
+            # The checks measure text, so they run where the fonts get loaded anyway: the
+            # parent process never holds the fonts (some 40 MB) while the workers draw.
+            volumes = pool.submit(prepare, job).result()
+            work, entries = _resume(job, volumes, out_dir, progress)
+            futures = {
+                pool.submit(render_volume, job, secrets, v, out_dir): v
+                for v in volumes
+                if v.number not in entries
+            }
+            for future in as_completed(futures):
+                entries[futures[future].number] = future.result()
+                progress(futures[future].labels)
+    else:
+        volumes = prepare(job)
+        work, entries = _resume(job, volumes, out_dir, progress)
+        for v in volumes:
+            if v.number not in entries:
+                entries[v.number] = render_volume(job, secrets, v, out_dir)
+                progress(v.labels)
+    return _finish(job, volumes, entries, work, out_dir)
+
+
+def _resume(job: Job, volumes: list[Volume], out_dir: Path, progress) -> tuple[Path, dict]:
+    """Claim ``out_dir``; the manifest entries of volumes an earlier run of ``job`` finished."""
     work = _start(job, out_dir)
-    entries: dict[int, dict] = {}
+    entries = {}
     for v in volumes:
         if _done(work, v).exists() and (out_dir / v.name).exists():
             entries[v.number] = json.loads(_done(work, v).read_text("utf-8"))
-            if progress:
-                progress(v.labels)
-    missing = [v for v in volumes if v.number not in entries]
-    if workers > 1 and len(missing) > 1:
-        pool = ProcessPoolExecutor(min(workers, len(missing)), mp_context=get_context("spawn"))
-        with pool:
-            futures = {pool.submit(render_volume, job, secrets, v, out_dir): v for v in missing}
-            for future in as_completed(futures):
-                entries[futures[future].number] = future.result()
-                if progress:
-                    progress(futures[future].labels)
-    else:
-        for v in missing:
-            entries[v.number] = render_volume(job, secrets, v, out_dir)
-            if progress:
-                progress(v.labels)
+            progress(v.labels)
+    return work, entries
+
+
+def _finish(job: Job, volumes: list[Volume], entries: dict, work: Path, out_dir: Path) -> dict:
+    """The data file, then the manifest (last: the folder is complete once it exists)."""
     data = datafile.assemble(
         out_dir / datafile.NAME, job.template, [_part(work, v) for v in volumes]
     )
