@@ -1,13 +1,13 @@
 """QR codes as vector paths: encoded by zxing-cpp, drawn as one path of module runs.
 
-Why this shape (measured in ``bench/render.py`` and /work/shared/PERFORMANCE-NOTES.md):
-zxing-cpp encodes about 20 times faster than the pure-Python encoders and makes the
-same symbols (``tests/render/test_qr.py`` compares its module matrix with
-``qrcode``'s); drawing one rectangle per horizontal run of dark modules, in a
-coordinate system scaled so that one module is one unit, keeps every number in the
-path a small integer, and writing the operators as one string skips reportlab's
-per-call overhead. A label's QR costs a few hundred bytes and stays sharp at any
-resolution.
+Why this shape (measured with ``bench/render.py``):
+zxing-cpp encodes about 20 times faster than the pure-Python encoders, and
+``tests/render/test_qr.py`` shows that ``qrcode``, given the segments and mask
+zxing-cpp chose, rebuilds its symbols module for module. Drawing one rectangle per
+horizontal run of dark modules, in a coordinate system scaled so that one module is
+one unit, keeps every number in the path a small integer, and writing the operators
+as one string skips reportlab's per-call overhead. A label's QR costs about 550
+bytes compressed and stays sharp at any resolution.
 
 Error correction: level Q (about 25 % of the symbol can be lost) by default. Labels
 are scuffed in cartons and on shelves, a scratch-off pass can leave ink dust, and a

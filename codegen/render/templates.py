@@ -14,6 +14,7 @@ from string import Formatter
 
 from zhenma.errors import Invalid
 
+from . import qr
 from .labels import PLACEHOLDERS
 from .model import (
     EC_LEVELS,
@@ -147,7 +148,7 @@ def _field(t: _Table, kind: str) -> Field:
             value=_value(t, kind),
             size_mm=t.positive("size_mm"),
             ec_level=t.text("ec_level", "Q", EC_LEVELS),
-            quiet_modules=t.integer("quiet_modules", 4, minimum=4),
+            quiet_modules=t.integer("quiet_modules", qr.QUIET_MODULES, minimum=qr.QUIET_MODULES),
         )
     elif ftype == "text":
         font = t.positive("font_pt")

@@ -22,6 +22,7 @@ import shutil
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from importlib.metadata import version
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -284,6 +285,18 @@ def render(
     return _finish(job, volumes, entries, work, out_dir)
 
 
+def software() -> dict[str, str]:
+    """What the bytes depend on besides the batch and the template: the same versions
+    and font give the same files; a difference here explains a different SHA-256."""
+    font = fonts.font_file()
+    return {
+        "reportlab": version("reportlab"),
+        "zxing-cpp": version("zxing-cpp"),
+        "font": font.name,
+        "font_sha256": hashlib.sha256(font.read_bytes()).hexdigest(),
+    }
+
+
 def _resume(job: Job, volumes: list[Volume], out_dir: Path, progress) -> tuple[Path, dict]:
     """Claim ``out_dir``; the manifest entries of volumes an earlier run of ``job`` finished."""
     work = _start(job, out_dir)
@@ -302,6 +315,7 @@ def _finish(job: Job, volumes: list[Volume], entries: dict, work: Path, out_dir:
     )
     manifest = {
         "format": FORMAT,
+        "software": software(),
         "batch": job.spec.batch,
         "product": {"gtin": job.spec.gtin, "name": job.spec.product_name},
         "template": {

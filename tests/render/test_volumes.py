@@ -191,6 +191,21 @@ def test_what_cannot_be_rendered_is_refused_before_drawing(printed, tmp_path, kw
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_refusal_found_by_a_worker_reaches_the_caller(printed, tmp_path):
+    # several volumes on two workers: the checks run in a worker process
+    with pytest.raises(Invalid, match=exactly(
+        "the label font has no glyph for '\U0001f377' in the product name '\U0001f377'"
+    )):  # fmt: skip
+        volumes.render(job(printed, product_name="\U0001f377"), printed.secrets, tmp_path, 2)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_manifest_says_what_the_bytes_depend_on(printed):
+    software = printed.manifest("item-roll")["software"]
+    assert set(software) == {"reportlab", "zxing-cpp", "font", "font_sha256"}
+    assert software["font"] == "wqy-microhei.ttc" and software["zxing-cpp"].startswith("3.")
+
+
 def test_without_a_cjk_font_the_render_says_what_to_install(printed, tmp_path, monkeypatch):
     monkeypatch.setattr(fonts, "CANDIDATES", (tmp_path / "none.ttc",))
     fonts.register.cache_clear()
