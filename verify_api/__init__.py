@@ -36,6 +36,11 @@ def create_app(settings: config.Settings | None = None) -> Flask:
     app.register_blueprint(resolver.bp)
     app.register_blueprint(page.bp)
     app.register_blueprint(api.bp)
+    from . import dispatch, hq, hq_auth  # distributors, packing, dispatch (docs/dispatch.md)
+
+    hq_auth.init_app(app)
+    app.register_blueprint(dispatch.bp)
+    app.register_blueprint(hq.bp)
     if settings.proxy_hops:
         hops = settings.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)

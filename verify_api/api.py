@@ -1,8 +1,9 @@
 """``/api/v1``: the JSON API. ``POST /api/v1/verify`` answers what the page shows, as data."""
 
+import json
 import math
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
 from . import messages
 from .checks import MALFORMED, Query, Result, Throttled
@@ -31,7 +32,10 @@ def _coordinate(body: dict, name: str, limit: float) -> float | None:
 def parse_body() -> dict:
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "send the request as application/json")
-    body = request.get_json(silent=True)
+    try:
+        body = json.loads(request.get_data(cache=False))
+    except ValueError:
+        body = None
     if not isinstance(body, dict):
         raise ApiError(400, "bad_request", "the body must be a JSON object")
     code = body.get("code")
@@ -91,7 +95,8 @@ def verify():
         if lang == "en" and result.detail:
             message = f"{message} ({result.detail})"
         raise ApiError(400, result.reason or "malformed", message)
-    response = jsonify(to_json(result, lang))
+    text = json.dumps(to_json(result, lang), ensure_ascii=False, separators=(",", ":"))
+    response = current_app.response_class(text, mimetype="application/json")
     if result.degraded:
         response.headers[DEGRADED] = result.degraded
     return response

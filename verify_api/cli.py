@@ -2,6 +2,7 @@
 
 import logging
 import signal
+import time
 
 import click
 
@@ -28,26 +29,38 @@ def serve(app: AppContext, host: str, port: int, debug: bool) -> None:
 @click.option("--timeout", type=float, help="With --drain: give up after this many seconds.")
 @pass_app
 def worker(app: AppContext, drain: bool, timeout: float | None) -> None:
-    """Store scans from the Redis stream in the database (needs ZHENMA_REDIS_URL)."""
+    """Store scans from the Redis stream in the database (needs ZHENMA_REDIS_URL), and
+    deliver dispatch events to the order system (with ZHENMA_ORDER_URL)."""
+    from distribution import delivery
     from zhenma.errors import Invalid
 
     from .redis_link import RedisLink
     from .worker import Writer
 
     settings = app.settings
-    if not settings.redis_url:
+    if not settings.redis_url and not settings.order_url:
         raise Invalid(
             "zhenma worker needs ZHENMA_REDIS_URL: without Redis, scans are stored directly"
+            " (or ZHENMA_ORDER_URL, to deliver dispatch events)"
         )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     stopping = []
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stopping.append(True))
-    link = RedisLink(settings.redis_url, timeout=5.0, retry_seconds=0)
-    writer = Writer(settings, app.db, link)
-    click.echo(f"worker {writer.consumer}: storing scans from {writer.keys.stream}", err=True)
-    writer.run(lambda: bool(stopping), drain=drain, timeout=timeout)
-    link.close()
+    outbox = delivery.start(settings, app.db)  # a thread; None without an order system
+    if outbox:
+        click.echo(f"worker: delivering dispatch events to {settings.order_url}", err=True)
+    if settings.redis_url:
+        link = RedisLink(settings.redis_url, timeout=5.0, retry_seconds=0)
+        writer = Writer(settings, app.db, link)
+        click.echo(f"worker {writer.consumer}: storing scans from {writer.keys.stream}", err=True)
+        writer.run(lambda: bool(stopping), drain=drain, timeout=timeout)
+        link.close()
+    while outbox and not stopping and not drain:
+        time.sleep(0.2)
+    if outbox:
+        outbox[1].set()
+        outbox[0].join(timeout=settings.order_timeout + 5)
 
 
 @click.command("activate")

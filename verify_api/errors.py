@@ -37,10 +37,13 @@ class ApiError(Exception):
 
 
 def language() -> str:
-    wanted = request.args.get("lang")
-    if wanted in messages.LANGUAGES:
-        return wanted
-    return _best_language(request.headers.get("Accept-Language", ""))
+    """``?lang=`` when given, else the browser's Accept-Language; Chinese by default."""
+    environ = request.environ
+    if environ.get("QUERY_STRING"):  # most scans have none: skip parsing one
+        wanted = request.args.get("lang")
+        if wanted in messages.LANGUAGES:
+            return wanted
+    return _best_language(environ.get("HTTP_ACCEPT_LANGUAGE", ""))
 
 
 @lru_cache(maxsize=1024)  # browsers send a handful of distinct headers

@@ -56,6 +56,7 @@ class Parts:
 
     def close(self) -> None:
         if self.link is not None:
+            self.recorder.redis.close()
             self.link.close()
         self.db.dispose()
 

@@ -2,13 +2,15 @@
 -- "suspect" atomically, and append the scan record to the stream.
 -- KEYS: 1 ready marker, 2 the code's state hash, 3 the scan stream
 -- ARGV: 1 counted ('1' or '0'), 2 now (ms), 3 lat, 4 lng ('' when unknown),
---       5 most checks before "suspect", 6 fastest plausible km/h, 7 least km that
---       counts as "far", 8.. the scan record's stream fields (name, value, ...)
+--       5 the scan record (JSON, see scans.ScanRecord.payload), and for a scan
+--       that is not counted 6 its verdict and 7 its reason
+-- The thresholds (__MAX_SCANS__ checks, __MAX_KMH__ km/h, __MIN_KM__ km) are
+-- written into this text when it is loaded: fewer arguments per call.
 -- Returns {count, first (1/0), first check ms, suspect reason, first place, entry id},
 -- or {-1} when Redis holds no trustworthy state (emptied or new): the caller then
 -- answers from the database.
 if ARGV[1] == '0' then
-  local id = redis.call('XADD', KEYS[3], '*', unpack(ARGV, 8))
+  local id = redis.call('XADD', KEYS[3], '*', 'v', ARGV[6], 'r', ARGV[7], 'd', ARGV[5])
   return {0, 0, '', '', '', id}
 end
 if redis.call('EXISTS', KEYS[1]) == 0 then
@@ -32,13 +34,13 @@ if ARGV[3] ~= '' then
       + math.cos(lat1) * math.cos(lat2) * math.sin((lng2 - lng1) / 2) ^ 2
     local km = 2 * 6371.0088 * math.asin(math.min(1, math.sqrt(h)))
     local hours = math.max(0, now - tonumber(last[3])) / 3600000
-    if km >= tonumber(ARGV[7]) and km > tonumber(ARGV[6]) * hours then
+    if km >= __MIN_KM__ and km > __MAX_KMH__ * hours then
       reason = 'far_apart'
     end
   end
   redis.call('HSET', key, 'la', ARGV[3], 'lo', ARGV[4], 'lt', ARGV[2])
 end
-if reason == '' and n > tonumber(ARGV[5]) then
+if reason == '' and n > __MAX_SCANS__ then
   reason = 'too_often'
 end
 local verdict = 'genuine_checked_before'
@@ -48,5 +50,5 @@ if reason ~= '' then
 elseif first == 1 then
   verdict = 'genuine_first_check'
 end
-local id = redis.call('XADD', KEYS[3], '*', 'v', verdict, 'r', reason, unpack(ARGV, 8))
+local id = redis.call('XADD', KEYS[3], '*', 'v', verdict, 'r', reason, 'd', ARGV[5])
 return {n, first, redis.call('HGET', key, 't'), reason, redis.call('HGET', key, 'fp') or '', id}

@@ -7,6 +7,7 @@ is counted and stored in one database transaction, and the primary key of
 ``code_states`` makes exactly one concurrent scan the first.
 """
 
+import json
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from zhenma.db import Database
 from zhenma.db.models import CodeState, Scan
 
 from .redis_link import Keys, RedisError, RedisLink
+from .resp import ScriptChannel
 
 GENUINE_FIRST = "genuine_first_check"
 GENUINE = "genuine_checked_before"
@@ -49,24 +51,14 @@ class ScanRecord:
     lat: float | None = None
     lng: float | None = None
 
-    def stream_fields(self, counted: bool) -> list[str]:
-        fields = {
-            "s": self.serial,
-            "t": str(to_ms(self.at)),
-            "c": "1" if counted else "0",
-            "h": "1" if self.hidden_code_given else "0",
-            "b": _text(self.batch_id),
-            "i": _text(self.item_index),
-            "ip": _text(self.ip_prefix),
-            "ih": _text(self.ip_hash),
-            "ua": _text(self.user_agent),
-            "la": _text(self.lat),
-            "lo": _text(self.lng),
-        }
-        if not counted:
-            fields["v"] = self.verdict
-            fields["r"] = _text(self.reason)
-        return [x for pair in fields.items() for x in pair]
+    def payload(self, counted: bool) -> str:
+        """The record as the stream carries it (``worker.row_of`` reads it back)."""
+        return json.dumps(
+            [self.serial, to_ms(self.at), counted, self.hidden_code_given, self.batch_id,
+             self.item_index, self.ip_prefix, self.ip_hash, self.user_agent, self.lat, self.lng],
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )  # fmt: skip
 
 
 def _text(value) -> str:
@@ -197,25 +189,30 @@ _COLD = object()
 class RedisStore:
     def __init__(self, link: RedisLink, keys: Keys, settings: Settings):
         self.link, self.keys, self.settings = link, keys, settings
-        source = files(__package__).joinpath("scan.lua").read_text()
+        source = (
+            files(__package__)
+            .joinpath("scan.lua")
+            .read_text()
+            .replace("__MAX_SCANS__", str(int(settings.suspect_scans)))
+            .replace("__MAX_KMH__", repr(float(settings.suspect_speed_kmh)))
+            .replace("__MIN_KM__", repr(float(settings.suspect_min_km)))
+        )
         self._script = link.client.register_script(source)
+        self._channel = ScriptChannel(link.url, settings.redis_timeout, source)
+
+    def close(self) -> None:
+        self._channel.close()
 
     def record(self, rec: ScanRecord, counted: bool):
-        lat = _text(rec.lat) if counted else ""
-        lng = _text(rec.lng) if counted else ""
-        result = self._script(
-            keys=[self.keys.ready, self.keys.code(rec.serial), self.keys.stream],
-            args=[
-                "1" if counted else "0",
-                to_ms(rec.at),
-                lat,
-                lng,
-                self.settings.suspect_scans,
-                self.settings.suspect_speed_kmh,
-                self.settings.suspect_min_km,
-                *rec.stream_fields(counted),
-            ],
-        )
+        if counted:
+            args = ["1", to_ms(rec.at), _text(rec.lat), _text(rec.lng), rec.payload(True)]
+        else:
+            args = ["0", 0, "", "", rec.payload(False), rec.verdict, _text(rec.reason)]
+        keys = [self.keys.ready, self.keys.code(rec.serial), self.keys.stream]
+        if self._channel.available:
+            result = self._channel.evalsha(keys, args)
+        else:
+            result = self._script(keys=keys, args=args)
         if result[0] == -1:
             return _COLD
         if not counted:

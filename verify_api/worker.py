@@ -17,6 +17,7 @@ The writer also keeps Redis's per-code state whole: when Redis has lost it (the
 that web workers wrote straight to the database while Redis was down.
 """
 
+import json
 import logging
 import os
 import socket
@@ -57,21 +58,23 @@ def _int(value: bytes | None) -> int | None:
 
 
 def row_of(entry_id: bytes, f: dict[bytes, bytes]) -> dict:
+    """A ``scans`` row from a stream entry (``scans.ScanRecord.payload``)."""
+    serial, ms, counted, hidden, batch, index, prefix, hashed, agent, lat, lng = json.loads(f[b"d"])
     return {
         "stream_id": entry_id.decode(),
-        "serial": f[b"s"].decode(),
-        "batch_id": _int(f.get(b"b")),
-        "item_index": _int(f.get(b"i")),
+        "serial": serial,
+        "batch_id": batch,
+        "item_index": index,
         "verdict": f[b"v"].decode(),
-        "reason": _str(f.get(b"r")),
-        "scanned_at": from_ms(f[b"t"]),
-        "counted": f.get(b"c") == b"1",
-        "hidden_code_given": f.get(b"h") == b"1",
-        "ip_prefix": _str(f.get(b"ip")),
-        "ip_hash": _str(f.get(b"ih")),
-        "user_agent": _str(f.get(b"ua")),
-        "lat": _float(f.get(b"la")),
-        "lng": _float(f.get(b"lo")),
+        "reason": f[b"r"].decode() or None,
+        "scanned_at": from_ms(ms),
+        "counted": counted,
+        "hidden_code_given": hidden,
+        "ip_prefix": prefix,
+        "ip_hash": hashed,
+        "user_agent": agent,
+        "lat": lat,
+        "lng": lng,
         "redis_synced": True,
     }
 
