@@ -73,6 +73,7 @@ class Job:
             "template": [self.template.name, self.template.sha256],
             "spec": self.spec.to_dict(),
             "range": [self.first, self.count, self.volume_size],
+            "software": software(),
         }
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
@@ -259,8 +260,7 @@ def render(
     """Render ``job`` into ``out_dir`` (finishing an interrupted run of it); the manifest."""
     out_dir = Path(out_dir)
     progress = progress or (lambda labels: None)
-    per_volume = job.per_volume or job.count
-    processes = min(workers, -(-job.count // per_volume))
+    processes = min(workers, -(-job.count // max(job.per_volume, 1)))
     if processes > 1:
         with ProcessPoolExecutor(processes, mp_context=get_context("spawn")) as pool:
             # The checks measure text, so they run where the fonts get loaded anyway: the
