@@ -12,6 +12,7 @@ import tomllib
 from pathlib import Path
 from string import Formatter
 
+import print_templates
 from zhenma.errors import Invalid
 
 from . import qr
@@ -32,7 +33,7 @@ from .model import (
     TextField,
 )
 
-SHIPPED = Path(__file__).resolve().parents[2] / "print_templates"
+SHIPPED = Path(print_templates.__file__).resolve().parent
 _MISSING = object()
 
 
