@@ -39,6 +39,25 @@ The verification service (``verify_api``, docs/verify.md):
 * ZHENMA_PROXY_HOPS (0): reverse proxies in front of the app whose
   X-Forwarded-For is trusted.
 * ZHENMA_DISPLAY_TZ (Asia/Shanghai): time zone of dates shown to consumers.
+
+Distributors, dispatch scans and the order system (``distribution``, docs/dispatch.md):
+
+* ZHENMA_DISTRIBUTOR_LEVELS (总代,省代,市代,区代,特约): the names of the levels of
+  the distributor chain, from the top; a distributor's level is its position here.
+* ZHENMA_ORDER_URL (none): where the worker POSTs every accepted dispatch; without
+  it events wait in the outbox. ZHENMA_ORDER_SECRET (none): the HMAC-SHA256 key
+  of the signature header, at least 32 characters; required with the URL.
+* ZHENMA_ORDER_TIMEOUT (10): seconds a delivery may take (connect and answer).
+* ZHENMA_OUTBOX_MAX_ATTEMPTS (12): deliveries tried before an event is parked.
+* ZHENMA_OUTBOX_BACKOFF (2), ZHENMA_OUTBOX_BACKOFF_MAX (3600): the first retry
+  waits about the first value, each next one twice as long (with jitter), capped.
+* ZHENMA_OUTBOX_LEASE (60): seconds a worker owns an event it is delivering; a
+  worker that died mid-delivery leaves it to another after this. Must exceed
+  the timeout.
+* ZHENMA_OUTBOX_POLL (1): seconds an idle worker waits before looking again.
+* ZHENMA_DISPATCH_MAX_SCANS (1000): scans in one upload; ZHENMA_DISPATCH_MAX_BODY
+  (1048576): bytes of an upload or a packing request.
+* ZHENMA_CLOCK_SKEW (300): seconds a scan time may lie in the future (device clocks).
 """
 
 import os
@@ -64,7 +83,7 @@ def _float(text: str) -> float:
     return float(text)
 
 
-_SECRET = ("keyring_password", "ip_salt")
+_SECRET = ("keyring_password", "ip_salt", "order_secret")
 
 
 @dataclass(frozen=True)
@@ -93,6 +112,18 @@ class Settings:
     ip_salt: str | None = None
     proxy_hops: int = 0
     display_tz: str = "Asia/Shanghai"
+    distributor_levels: tuple[str, ...] = ("总代", "省代", "市代", "区代", "特约")
+    order_url: str | None = None
+    order_secret: str | None = None
+    order_timeout: float = 10.0
+    outbox_max_attempts: int = 12
+    outbox_backoff: float = 2.0
+    outbox_backoff_max: float = 3600.0
+    outbox_lease: float = 60.0
+    outbox_poll: float = 1.0
+    dispatch_max_scans: int = 1000
+    dispatch_max_body: int = 1_048_576
+    clock_skew: int = 300
 
     def with_(self, **changes: Any) -> "Settings":
         return replace(self, **changes)
@@ -134,6 +165,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         verify_base=base,
         workers=workers,
         **_verify_settings(env),
+        **_dispatch_settings(env),
     )
 
 
@@ -172,4 +204,53 @@ def _verify_settings(env: Mapping[str, str]) -> dict[str, Any]:
     if values["proxy_hops"] < 0:
         raise ConfigError(f"ZHENMA_PROXY_HOPS={values['proxy_hops']}: must be 0 or more")
     values["display_tz"] = _maybe(env, "ZHENMA_DISPLAY_TZ", _str, "Asia/Shanghai")
+    return values
+
+
+def _levels(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(","))
+    if not all(names) or len(set(names)) != len(names):
+        raise ValueError("give distinct, non-empty level names separated by commas")
+    return names
+
+
+def _dispatch_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """Settings of distributors, dispatch and the outbox (names in the module docstring)."""
+    d = Settings.__dataclass_fields__
+    values: dict[str, Any] = {}
+    for field_name, env_name, convert in (
+        ("order_timeout", "ZHENMA_ORDER_TIMEOUT", _float),
+        ("outbox_max_attempts", "ZHENMA_OUTBOX_MAX_ATTEMPTS", _int),
+        ("outbox_backoff", "ZHENMA_OUTBOX_BACKOFF", _float),
+        ("outbox_backoff_max", "ZHENMA_OUTBOX_BACKOFF_MAX", _float),
+        ("outbox_lease", "ZHENMA_OUTBOX_LEASE", _float),
+        ("outbox_poll", "ZHENMA_OUTBOX_POLL", _float),
+        ("dispatch_max_scans", "ZHENMA_DISPATCH_MAX_SCANS", _int),
+        ("dispatch_max_body", "ZHENMA_DISPATCH_MAX_BODY", _int),
+        ("clock_skew", "ZHENMA_CLOCK_SKEW", _int),
+    ):
+        values[field_name] = _positive(
+            env_name, _maybe(env, env_name, convert, d[field_name].default)
+        )
+    if values["outbox_lease"] <= values["order_timeout"]:
+        raise ConfigError(
+            f"ZHENMA_OUTBOX_LEASE={values['outbox_lease']:g} must exceed"
+            f" ZHENMA_ORDER_TIMEOUT={values['order_timeout']:g}: a delivery still running"
+            " must not be taken over"
+        )
+    values["distributor_levels"] = _maybe(
+        env, "ZHENMA_DISTRIBUTOR_LEVELS", _levels, d["distributor_levels"].default
+    )
+    url = _maybe(env, "ZHENMA_ORDER_URL", _str, None)
+    secret = _maybe(env, "ZHENMA_ORDER_SECRET", _str, None)
+    if url is not None:
+        if not url.startswith(("https://", "http://")):
+            raise ConfigError(f"ZHENMA_ORDER_URL={url!r}: must start with https:// or http://")
+        # Fail closed: the order system must be able to tell our events from forgeries.
+        if secret is None or len(secret) < 32:
+            raise ConfigError(
+                "ZHENMA_ORDER_SECRET: at least 32 characters are needed with ZHENMA_ORDER_URL"
+            )
+    values["order_url"] = url
+    values["order_secret"] = secret
     return values

@@ -211,3 +211,194 @@ class CodeState(Base):
     last_lng: Mapped[float | None] = mapped_column(Float)
     last_located_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     suspect_reason: Mapped[str | None] = mapped_column(String(20))
+
+
+# -- distributors, packing, dispatch and the outbox (issue 5, ``distribution``) --------------
+
+
+class Distributor(Base):
+    """A trading partner in the chain below HQ: its level, its parent and its territory.
+
+    ``code`` is how people, devices and the order system name it. ``level`` is a
+    position in ``Settings.distributor_levels`` (1 is the top); a parent is always
+    higher (a smaller level). No parent means HQ supplies it directly.
+    """
+
+    __tablename__ = "distributors"
+    __table_args__ = (
+        UniqueConstraint("code"),
+        CheckConstraint("level >= 1", name="level_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[int] = mapped_column(Integer)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("distributors.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    regions: Mapped[list["DistributorRegion"]] = relationship(
+        order_by="DistributorRegion.region", cascade="all, delete-orphan"
+    )
+
+
+class DistributorRegion(Base):
+    """One region of a distributor's territory (``zhenma.regions``: CN, CN-440000, ...)."""
+
+    __tablename__ = "distributor_regions"
+
+    distributor_id: Mapped[int] = mapped_column(ForeignKey("distributors.id"), primary_key=True)
+    region: Mapped[str] = mapped_column(String(12), primary_key=True, index=True)
+
+
+class ApiToken(Base):
+    """A bearer token, stored as its SHA-256 only: a device's (of a distributor, or of
+    HQ's warehouse when ``distributor_id`` is empty) or an HQ API client's, with a role.
+    """
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (
+        UniqueConstraint("token_hash"),
+        CheckConstraint("kind IN ('device', 'hq')", name="kind_known"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    role: Mapped[str | None] = mapped_column(String(16))
+    distributor_id: Mapped[int | None] = mapped_column(ForeignKey("distributors.id"), index=True)
+    label: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    # The first characters of the token, so people can tell their tokens apart.
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PackingOp(Base):
+    """One packing-line action on a carton: items packed into it or taken out of it."""
+
+    __tablename__ = "packing_ops"
+    __table_args__ = (CheckConstraint("action IN ('pack', 'unpack')", name="action_known"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    action: Mapped[str] = mapped_column(String(8))
+    carton_batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"))
+    carton_index: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    actor: Mapped[str] = mapped_column(String(60))
+
+
+class ExplicitCarton(Base):
+    """A carton whose contents no longer follow the default packing: they are all in
+    ``packings`` (its default items were written there when it first changed).
+    """
+
+    __tablename__ = "explicit_cartons"
+
+    carton_batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), primary_key=True)
+    carton_index: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Packing(Base):
+    """An item in a carton from ``packed_at`` until ``unpacked_at`` (open: still in it).
+
+    Only items of explicit cartons have rows. The partial unique index keeps an item
+    in one carton at a time, whatever requests race.
+    """
+
+    __tablename__ = "packings"
+    __table_args__ = (
+        Index("ix_packings_item", "batch_id", "item_index"),
+        Index("ix_packings_carton", "carton_batch_id", "carton_index"),
+        Index(
+            "uq_packings_open_item",
+            "batch_id",
+            "item_index",
+            unique=True,
+            postgresql_where=text("unpacked_at IS NULL"),
+            sqlite_where=text("unpacked_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"))
+    item_index: Mapped[int] = mapped_column(BigInteger)
+    carton_batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"))
+    carton_index: Mapped[int] = mapped_column(BigInteger)
+    packed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    unpacked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Empty for an item of the default packing written out when its carton changed.
+    pack_op_id: Mapped[int | None] = mapped_column(ForeignKey("packing_ops.id"))
+    unpack_op_id: Mapped[int | None] = mapped_column(ForeignKey("packing_ops.id"))
+
+
+class Dispatch(Base):
+    """One accepted dispatch scan (扫码出库): an item or a whole carton, sender to receiver.
+
+    A carton is one row, never one per item: custody is resolved through packing.
+    ``sender_scope`` (``hq`` or ``d<id>``) and the device's ``scan_id`` make a scan
+    idempotent. An empty ``sender_id`` is HQ.
+    """
+
+    __tablename__ = "dispatches"
+    __table_args__ = (
+        UniqueConstraint("sender_scope", "scan_id"),
+        Index("ix_dispatches_code", "batch_id", "code_index", "kind", "scanned_at"),
+        CheckConstraint("kind IN ('item', 'carton')", name="kind_known"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    sender_scope: Mapped[str] = mapped_column(String(16))
+    scan_id: Mapped[str] = mapped_column(String(64))
+    sender_id: Mapped[int | None] = mapped_column(ForeignKey("distributors.id"))
+    receiver_id: Mapped[int] = mapped_column(ForeignKey("distributors.id"), index=True)
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"))
+    kind: Mapped[str] = mapped_column(String(8))
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"))
+    code_index: Mapped[int] = mapped_column(BigInteger)
+    code: Mapped[str] = mapped_column(String(20))
+    scanned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class OutboxEvent(Base):
+    """An event for the order system, written in the transaction of what it reports.
+
+    ``state``: pending (to deliver; ``next_attempt_at`` says when), delivered, parked
+    (gave up after the last attempt; HQ replays it). A worker delivering it holds a
+    lease (``lease_owner`` until ``lease_until``).
+    """
+
+    __tablename__ = "outbox_events"
+    __table_args__ = (
+        UniqueConstraint("idempotency_key"),
+        Index("ix_outbox_events_state", "state", "next_attempt_at"),
+        CheckConstraint("state IN ('pending', 'delivered', 'parked')", name="state_known"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    dispatch_id: Mapped[int | None] = mapped_column(ForeignKey("dispatches.id"), index=True)
+    idempotency_key: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    lease_owner: Mapped[str | None] = mapped_column(String(80))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class OutboxKey(Base):
+    """What an event is about (``i:<batch>:<index>`` an item, ``c:<batch>:<index>`` a
+    carton): an event waits while an earlier one sharing a key is not delivered.
+    """
+
+    __tablename__ = "outbox_keys"
+    __table_args__ = (Index("ix_outbox_keys_key", "key", "event_id"),)
+
+    event_id: Mapped[int] = mapped_column(ForeignKey("outbox_events.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
