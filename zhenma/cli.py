@@ -57,12 +57,14 @@ def db_upgrade(app: AppContext) -> None:
 def _register() -> None:
     from codegen.cli import batch, product
     from codegen.render.cli import templates
+    from distribution.cli import register as register_distribution
     from keys.cli import keys
     from verify_api.cli import register as register_verify
 
     for command in (product, batch, templates, keys):
         cli.add_command(command)
     register_verify(cli)
+    register_distribution(cli)
 
 
 _register()
