@@ -147,8 +147,8 @@ class Scan(Base):
     ``stream_id`` is the Redis stream entry the scan travelled in (unique, so a
     redelivered entry is stored once); scans written directly to the database
     (no Redis, or Redis down) have none. The IP address is kept only truncated
-    (/24, /48) and as a salted hash. The place columns are filled by the place
-    resolver (a later issue); they stay empty until then.
+    (/24, /48) and as a salted hash. The place columns are filled by the worker's
+    analyst (``alerts.analyst``, issue 6): ``place_source`` empty means not yet.
     """
 
     __tablename__ = "scans"
@@ -161,6 +161,13 @@ class Scan(Base):
             "id",
             postgresql_where=text("NOT redis_synced"),
             sqlite_where=text("NOT redis_synced"),
+        ),
+        # Scans the analyst (issue 6, ``alerts``) has not placed yet: few at any time.
+        Index(
+            "ix_scans_unplaced",
+            "id",
+            postgresql_where=text("place_source IS NULL"),
+            sqlite_where=text("place_source IS NULL"),
         ),
     )
 
@@ -402,3 +409,94 @@ class OutboxKey(Base):
 
     event_id: Mapped[int] = mapped_column(ForeignKey("outbox_events.id"), primary_key=True)
     key: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
+# -- HQ users, alerts (issue 6: ``verify_api.hq_users``, ``alerts``) ---------------------------
+
+
+class HqUser(Base):
+    """A person at HQ who logs in to the dashboard: a viewer reads, an admin also acts."""
+
+    __tablename__ = "hq_users"
+    __table_args__ = (
+        UniqueConstraint("username"),
+        CheckConstraint("role IN ('viewer', 'admin')", name="role_known"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(60))
+    display_name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(8))
+    # An argon2id PHC string (``$argon2id$v=19$m=...``): the parameters travel with it.
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    password_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class HqSession(Base):
+    """A logged-in browser: the cookie holds a random token, this row its SHA-256."""
+
+    __tablename__ = "hq_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("hq_users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class Alert(Base):
+    """Something HQ should look at: a diverted item, a cloned code, unsold stock scanned.
+
+    ``dedupe_key`` makes one alert per item and holder (diversion), per code (clone)
+    or per item (unsold); later scans attach (``alert_scans``) and move ``last_seen_at``.
+    The place and the chain facts are those of the scan that raised it.
+    """
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        UniqueConstraint("dedupe_key"),
+        Index("ix_alerts_kind_state", "kind", "state"),
+        CheckConstraint("kind IN ('diversion', 'clone', 'unsold')", name="kind_known"),
+        CheckConstraint("state IN ('open', 'acknowledged', 'resolved')", name="state_known"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    state: Mapped[str] = mapped_column(String(12), default="open")
+    dedupe_key: Mapped[str] = mapped_column(String(80))
+    reason: Mapped[str] = mapped_column(String(24))
+    serial: Mapped[str] = mapped_column(String(20))
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
+    item_index: Mapped[int] = mapped_column(BigInteger)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    distributor_id: Mapped[int | None] = mapped_column(ForeignKey("distributors.id"), index=True)
+    parent_distributor_id: Mapped[int | None] = mapped_column(ForeignKey("distributors.id"))
+    territory: Mapped[str | None] = mapped_column(Text)  # the holder's regions, comma-separated
+    region: Mapped[str | None] = mapped_column(String(16))
+    # The province (CN-440000) or country (HK) of ``region``, for filters and counts.
+    area: Mapped[str | None] = mapped_column(String(16), index=True)
+    place_source: Mapped[str | None] = mapped_column(String(8))
+    place_precision: Mapped[str | None] = mapped_column(String(12))
+    detail: Mapped[str | None] = mapped_column(Text)
+    scan_count: Mapped[int] = mapped_column(Integer, default=0)
+    first_scan_id: Mapped[int] = mapped_column(BigInteger)
+    first_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    note: Mapped[str | None] = mapped_column(Text)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    acknowledged_by: Mapped[str | None] = mapped_column(String(100))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class AlertScan(Base):
+    """A scan attached to an alert, with where it was placed (for per-province counts)."""
+
+    __tablename__ = "alert_scans"
+
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), primary_key=True)
+    scan_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    area: Mapped[str | None] = mapped_column(String(16), index=True)
+    region: Mapped[str | None] = mapped_column(String(16))
+    scanned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
