@@ -247,3 +247,27 @@ def test_no_input_however_broken_gives_a_500(client, issued, kwargs, path):
     assert response.status_code < 500
     if response.status_code >= 400:
         assert set(response.get_json()["error"]) == {"code", "message"}
+
+
+def test_one_client_guessing_across_codes_is_locked_per_client(mode, request, settings, db, issued):
+    from tests.verify_api.support import ready
+
+    s = settings.with_(hidden_client_tries=3, hidden_code_tries=100)
+    if mode == "redis":
+        s = request.getfixturevalue("redis_settings").with_(
+            hidden_client_tries=3, hidden_code_tries=100
+        )
+        ready(s, db)
+    app = make_app(s)
+    c = app.test_client()
+    for item in issued.items[10:13]:
+        assert verify(c, item.serial, hidden_code="999999999999").status_code == 200
+    item = issued.items[13]
+    assert verify(c, item.serial, hidden_code=item.hidden_code).status_code == 429
+    other = c.post(  # another client
+        "/api/v1/verify",
+        json={"code": item.serial, "hidden_code": item.hidden_code},
+        environ_base={"REMOTE_ADDR": "203.0.113.9"},
+    )
+    assert other.status_code == 200
+    app.extensions["zhenma.verify"].close()

@@ -69,3 +69,13 @@ def test_page_loads_nothing_from_outside_and_allows_only_its_own_script(client, 
     csp = response.headers["Content-Security-Policy"]
     assert "default-src 'none'" in csp and "script-src 'sha256-" in csp
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_throttled_hidden_code_still_shows_the_verdict_with_a_429(client, issued):
+    item = issued.items[2]
+    for _ in range(5):
+        client.post(page_path(item), data={"hidden_code": "111111111111"})
+    response = client.post(page_path(item), data={"hidden_code": item.hidden_code})
+    assert response.status_code == 429
+    html = response.get_data(as_text=True)
+    assert "暗码错误次数过多" in html and '<p class="verdict">正品</p>' in html
