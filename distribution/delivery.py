@@ -147,8 +147,11 @@ class Deliverer:
         settings: Settings,
         system: OrderSystem | None = None,
         owner: str | None = None,
+        kinds: tuple[str, ...] | None = None,
+        exclude: tuple[str, ...] = (),
     ):
         self.db, self.settings = db, settings
+        self.kinds, self.exclude = kinds, exclude
         self.system = system or HttpOrderSystem(
             settings.order_url, settings.order_secret, settings.order_timeout
         )
@@ -158,7 +161,10 @@ class Deliverer:
         """Claim a few events and deliver them; how many were claimed."""
         s = self.settings
         with self.db.session() as session:
-            work = outbox.claim(session, self.owner, CLAIM, s.outbox_lease, s.outbox_max_attempts)
+            work = outbox.claim(
+                session, self.owner, CLAIM, s.outbox_lease, s.outbox_max_attempts,
+                self.kinds, self.exclude,
+            )  # fmt: skip
         deadline = time.monotonic() + s.outbox_lease
         for n, event in enumerate(work):
             if (stop is not None and stop.is_set()) or (
@@ -211,7 +217,8 @@ def start(settings: Settings, db: Database) -> tuple[threading.Thread, threading
     if not settings.order_url:
         return None
     stop = threading.Event()
-    deliverer = Deliverer(db, settings)
+    # HQ's alert webhook (issue 6) shares the outbox; its events are not the order system's.
+    deliverer = Deliverer(db, settings, exclude=outbox.HQ_KINDS)
     thread = threading.Thread(target=deliverer.run, args=(stop,), name="outbox", daemon=True)
     thread.start()
     return thread, stop

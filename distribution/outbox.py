@@ -33,6 +33,7 @@ from .times import iso, now
 
 STATES = ("pending", "delivered", "parked")
 UNDELIVERED = ("pending", "parked")
+HQ_KINDS = ("alert",)  # events for HQ's webhook (issue 6, ``alerts``), not the order system
 
 
 def add(
@@ -108,7 +109,13 @@ class Claimed:
 
 
 def claim(
-    session: Session, owner: str, limit: int, lease: float, max_attempts: int
+    session: Session,
+    owner: str,
+    limit: int,
+    lease: float,
+    max_attempts: int,
+    kinds: tuple[str, ...] | None = None,
+    exclude: tuple[str, ...] = (),
 ) -> list[Claimed]:
     """Take up to ``limit`` deliverable events for ``owner`` (commit right after).
 
@@ -127,6 +134,11 @@ def claim(
         .order_by(OutboxEvent.id)
         .limit(limit)
     )
+    # One outbox, several receivers: each deliverer takes only its kinds of event.
+    if kinds is not None:
+        query = query.where(OutboxEvent.kind.in_(kinds))
+    if exclude:
+        query = query.where(OutboxEvent.kind.not_in(exclude))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=OutboxEvent)
     taken = []

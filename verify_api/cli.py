@@ -29,20 +29,18 @@ def serve(app: AppContext, host: str, port: int, debug: bool) -> None:
 @click.option("--timeout", type=float, help="With --drain: give up after this many seconds.")
 @pass_app
 def worker(app: AppContext, drain: bool, timeout: float | None) -> None:
-    """Store scans from the Redis stream in the database (needs ZHENMA_REDIS_URL), and
-    deliver dispatch events to the order system (with ZHENMA_ORDER_URL)."""
+    """Store scans from the Redis stream in the database (with ZHENMA_REDIS_URL), place
+    and judge them for alerts, deliver dispatch events to the order system (with
+    ZHENMA_ORDER_URL) and alerts to HQ's webhook (with ZHENMA_HQ_WEBHOOK_URL)."""
+    import redis as redis_py
+
+    from alerts import worker as alert_worker
     from distribution import delivery
-    from zhenma.errors import Invalid
 
     from .redis_link import RedisLink
     from .worker import Writer
 
     settings = app.settings
-    if not settings.redis_url and not settings.order_url:
-        raise Invalid(
-            "zhenma worker needs ZHENMA_REDIS_URL: without Redis, scans are stored directly"
-            " (or ZHENMA_ORDER_URL, to deliver dispatch events)"
-        )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     stopping = []
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -50,14 +48,19 @@ def worker(app: AppContext, drain: bool, timeout: float | None) -> None:
     outbox = delivery.start(settings, app.db)  # a thread; None without an order system
     if outbox:
         click.echo(f"worker: delivering dispatch events to {settings.order_url}", err=True)
+    flagger = redis_py.Redis.from_url(settings.redis_url) if settings.redis_url else None
+    side = alert_worker.start(settings, app.db, flagger)  # places, alerts, HQ webhook
     if settings.redis_url:
         link = RedisLink(settings.redis_url, timeout=5.0, retry_seconds=0)
         writer = Writer(settings, app.db, link)
         click.echo(f"worker {writer.consumer}: storing scans from {writer.keys.stream}", err=True)
         writer.run(lambda: bool(stopping), drain=drain, timeout=timeout)
         link.close()
-    while outbox and not stopping and not drain:
+    while (outbox or not settings.redis_url) and not stopping and not drain:
         time.sleep(0.2)
+    for thread, stop in side:
+        stop.set()
+        thread.join(timeout=settings.order_timeout + 5)
     if outbox:
         outbox[1].set()
         outbox[0].join(timeout=settings.order_timeout + 5)

@@ -58,6 +58,21 @@ Distributors, dispatch scans and the order system (``distribution``, docs/dispat
 * ZHENMA_DISPATCH_MAX_SCANS (1000): scans in one upload; ZHENMA_DISPATCH_MAX_BODY
   (1048576): bytes of an upload or a packing request.
 * ZHENMA_CLOCK_SKEW (300): seconds a scan time may lie in the future (device clocks).
+
+Places, alerts and HQ users (``zhenma.places``, ``alerts``, docs/alerts.md):
+
+* ZHENMA_GEOIP_DB (none): path of a MaxMind-format City database (GeoLite2 City);
+  without it scans without coordinates have no place.
+* ZHENMA_CLONE_SPEED_KMH (900), ZHENMA_CLONE_MIN_KM (50): two located scans of one
+  code further apart than this speed allows in the time between (and at least the
+  distance apart) make a clone alert; ZHENMA_CLONE_MAX_CITIES (3): scans from more
+  distinct cities do; ZHENMA_CLONE_MAX_SCANS (20): more counted scans do.
+* ZHENMA_ANALYST_BATCH (200): scans the worker places and judges per transaction;
+  ZHENMA_ANALYST_POLL (1): seconds an idle analyst waits before looking again.
+* ZHENMA_HQ_SESSION_HOURS (8): how long an HQ login lasts.
+* ZHENMA_HQ_WEBHOOK_URL (none): where new alerts are POSTed (the outbox's delivery,
+  signed like order events); ZHENMA_HQ_WEBHOOK_SECRET: its key, at least 32
+  characters, required with the URL.
 """
 
 import os
@@ -83,7 +98,7 @@ def _float(text: str) -> float:
     return float(text)
 
 
-_SECRET = ("keyring_password", "ip_salt", "order_secret")
+_SECRET = ("keyring_password", "ip_salt", "order_secret", "hq_webhook_secret")
 
 
 @dataclass(frozen=True)
@@ -124,6 +139,16 @@ class Settings:
     dispatch_max_scans: int = 1000
     dispatch_max_body: int = 1_048_576
     clock_skew: int = 300
+    geoip_db: str | None = None
+    clone_speed_kmh: float = 900.0
+    clone_min_km: float = 50.0
+    clone_max_cities: int = 3
+    clone_max_scans: int = 20
+    analyst_batch: int = 200
+    analyst_poll: float = 1.0
+    hq_session_hours: float = 8.0
+    hq_webhook_url: str | None = None
+    hq_webhook_secret: str | None = None
 
     def with_(self, **changes: Any) -> "Settings":
         return replace(self, **changes)
@@ -166,6 +191,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         workers=workers,
         **_verify_settings(env),
         **_dispatch_settings(env),
+        **_alert_settings(env),
     )
 
 
@@ -253,4 +279,37 @@ def _dispatch_settings(env: Mapping[str, str]) -> dict[str, Any]:
             )
     values["order_url"] = url
     values["order_secret"] = secret
+    return values
+
+
+def _alert_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """Settings of places, alerts and HQ users (names in the module docstring)."""
+    d = Settings.__dataclass_fields__
+    values: dict[str, Any] = {}
+    for field_name, env_name, convert in (
+        ("clone_speed_kmh", "ZHENMA_CLONE_SPEED_KMH", _float),
+        ("clone_min_km", "ZHENMA_CLONE_MIN_KM", _float),
+        ("clone_max_cities", "ZHENMA_CLONE_MAX_CITIES", _int),
+        ("clone_max_scans", "ZHENMA_CLONE_MAX_SCANS", _int),
+        ("analyst_batch", "ZHENMA_ANALYST_BATCH", _int),
+        ("analyst_poll", "ZHENMA_ANALYST_POLL", _float),
+        ("hq_session_hours", "ZHENMA_HQ_SESSION_HOURS", _float),
+    ):
+        values[field_name] = _positive(
+            env_name, _maybe(env, env_name, convert, d[field_name].default)
+        )
+    values["geoip_db"] = _maybe(env, "ZHENMA_GEOIP_DB", _str, None)
+    url = _maybe(env, "ZHENMA_HQ_WEBHOOK_URL", _str, None)
+    secret = _maybe(env, "ZHENMA_HQ_WEBHOOK_SECRET", _str, None)
+    if url is not None:
+        if not url.startswith(("https://", "http://")):
+            raise ConfigError(f"ZHENMA_HQ_WEBHOOK_URL={url!r}: must start with https:// or http://")
+        # Fail closed, as for the order system: HQ must be able to tell our alerts from forgeries.
+        if secret is None or len(secret) < 32:
+            raise ConfigError(
+                "ZHENMA_HQ_WEBHOOK_SECRET: at least 32 characters are needed with"
+                " ZHENMA_HQ_WEBHOOK_URL"
+            )
+    values["hq_webhook_url"] = url
+    values["hq_webhook_secret"] = secret
     return values

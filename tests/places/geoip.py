@@ -1,17 +1,19 @@
 """A small MaxMind-format database built by the tests, shaped like GeoLite2 City.
 
-Networks are the documentation ranges (RFC 5737, RFC 3849), each standing for a
+Networks are the documentation and benchmark ranges (RFC 5737, 2544, 3849), each standing for a
 real place: what matters is the record shape the resolver reads.
 """
 
 from mmdb_writer import MMDBWriter
 from netaddr import IPSet
 
+# Scans keep a /24, so each place is a whole /24 (or a /48).
 GUANGZHOU_NET = "203.0.113.0/24"
-CHENGDU_NET = "198.51.100.0/25"
-SICHUAN_NET = "198.51.100.128/25"  # a province, no city
-US_NET = "192.0.2.0/25"
-HK_NET = "192.0.2.128/25"
+GUANGDONG_NET = "198.18.1.0/24"  # a province, no city
+CHENGDU_NET = "198.51.100.0/24"
+SICHUAN_NET = "198.18.2.0/24"  # a province, no city
+US_NET = "192.0.2.0/24"
+HK_NET = "198.18.3.0/24"
 BEIJING_V6 = "2001:db8:1::/48"
 
 
@@ -30,6 +32,7 @@ def _record(country: str, sub: tuple | None = None, city: tuple | None = None) -
 
 RECORDS = {
     GUANGZHOU_NET: _record("CN", ("GD", "Guangdong", "广东省"), ("Guangzhou", "广州")),
+    GUANGDONG_NET: _record("CN", ("GD", "Guangdong", "广东省")),
     CHENGDU_NET: _record("CN", ("SC", "Sichuan", "四川省"), ("Chengdu", "成都")),
     SICHUAN_NET: _record("CN", ("SC", "Sichuan", "四川省")),
     US_NET: _record("US", ("CA", "California", "加利福尼亚州"), ("Los Angeles", "洛杉矶")),

@@ -85,7 +85,8 @@ def maxmind(tmp_path_factory):
     [
         ("203.0.113.0/24", ("city", "CN-440100")),
         ("198.51.100.0/24", ("city", "CN-510100")),
-        ("198.51.100.128/24", ("city", "CN-510100")),  # a /24 is looked up at its start
+        ("198.51.100.128/25", ("city", "CN-510100")),
+        ("198.18.2.0/24", ("province", "CN-510000")),
         ("2001:db8:1::/48", ("city", "CN-110100")),
         ("192.0.2.0/24", ("country", "US")),
         ("10.0.0.0/24", (None, None)),
@@ -101,9 +102,9 @@ def test_ip_networks_resolve_through_the_maxmind_database(maxmind, prefix, expec
 
 def test_a_record_without_a_city_is_province_precision(maxmind):
     reader = maxmind.reader
-    assert reader.get("198.51.100.200")["subdivisions"][0]["iso_code"] == "SC"
-    assert maxmind.locate(None, None, "198.51.100.200/32") == Place("ip", "province", "CN-510000")
-    assert maxmind.locate(None, None, "192.0.2.200/32") == Place("ip", "country", "HK")
+    assert reader.get("198.18.2.200")["subdivisions"][0]["iso_code"] == "SC"
+    assert maxmind.locate(None, None, "198.18.2.0/24") == Place("ip", "province", "CN-510000")
+    assert maxmind.locate(None, None, "198.18.3.0/24") == Place("ip", "country", "HK")
 
 
 def test_coordinates_win_over_the_ip_address_which_wins_over_nothing(gps, maxmind):

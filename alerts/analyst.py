@@ -1,0 +1,261 @@
+"""The worker's analyst: places each new scan, applies the rules, stores alerts.
+
+Scans are taken in id order from the partial index of scans not yet placed
+(``place_source`` empty), a batch per transaction; placing a scan and every alert
+it raises or joins commit together, so each scan is judged exactly once. Several
+workers may run: on PostgreSQL ``FOR UPDATE SKIP LOCKED`` keeps them on different
+scans, and alerts are inserted with ON CONFLICT DO NOTHING on their key, so two
+scans of one item judged at once still make one alert.
+
+A clone alert also marks the code suspect for the verification service: in
+``code_states.suspect_reason`` (the database path and Redis's reseeding read it)
+and in the code's Redis hash (``scan.lua`` reads field ``s``). Redis is told after
+the commit; if it is down then, the next scan of the code tells it again.
+"""
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from distribution import custody, outbox
+from distribution.distributors import territory
+from distribution.times import now, utc
+from zhenma.config import Settings
+from zhenma.db import Database
+from zhenma.db.models import Alert, AlertScan, Batch, CodeState, Distributor, Scan
+from zhenma.places import Place, Resolver, cities
+
+from . import queries, rules
+
+log = logging.getLogger("zhenma.alerts")
+
+COUNTED = ("genuine_first_check", "genuine_checked_before", "suspect")
+WEBHOOK_KIND = outbox.HQ_KINDS[0]  # the outbox kind of events for HQ's webhook
+
+
+def area_of(region: str | None) -> str | None:
+    """The province (``CN-440000``) or the country (``HK``) of a region."""
+    if not region:
+        return None
+    return region if len(region) == 2 else f"CN-{region[3:5]}0000"
+
+
+def point_of(scan: Scan) -> rules.Point | None:
+    """Where a scan was, as a point: the phone's coordinates, or its city's seat."""
+    at = utc(scan.scanned_at)
+    if scan.lat is not None and scan.lng is not None:
+        return rules.Point(scan.lat, scan.lng, at)
+    if scan.place_precision == "city" and scan.place_region:
+        city = cities.by_code().get(scan.place_region)
+        if city:
+            return rules.Point(city.lat, city.lng, at)
+    return None
+
+
+class Analyst:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        resolver: Resolver,
+        flag: Callable[[list[str]], None] | None = None,
+    ):
+        self.settings, self.db, self.resolver, self.flag = settings, db, resolver, flag
+        self._postgres = db.engine.dialect.name == "postgresql"
+
+    def step(self) -> int:
+        """Place and judge one batch of scans; how many."""
+        flagged: list[str] = []
+        with self.db.session() as s:
+            query = (
+                select(Scan)
+                .where(Scan.place_source.is_(None))
+                .order_by(Scan.id)
+                .limit(self.settings.analyst_batch)
+            )
+            if self._postgres:
+                query = query.with_for_update(skip_locked=True)
+            scans = list(s.scalars(query))
+            for scan in scans:
+                place = self.resolver.locate(scan.lat, scan.lng, scan.ip_prefix)
+                scan.place_source = place.source
+                scan.place_precision = place.precision
+                scan.place_region = place.region
+                scan.place_name = place.name("zh")[:120] if place.known else None
+                s.flush()
+                if scan.counted and scan.batch_id is not None and scan.verdict in COUNTED:
+                    flagged += self.judge(s, scan, place)
+        if flagged and self.flag is not None:
+            try:
+                self.flag(flagged)
+            except Exception as exc:  # fail open: the database holds the flag
+                log.warning("could not mark %d codes suspect in Redis: %s", len(flagged), exc)
+        return len(scans)
+
+    # -- the rules --------------------------------------------------------------------
+
+    def judge(self, s: Session, scan: Scan, place: Place) -> list[str]:
+        batch = s.get(Batch, scan.batch_id)
+        if batch is None:
+            return []
+        flagged = []
+        if self._clone(s, scan, batch, place):
+            flagged.append(scan.serial)
+        holder = custody.item_holder(s, batch, scan.item_index, until=utc(scan.scanned_at))
+        if holder is None:
+            self._raise(s, rules.UNSOLD, f"unsold:{batch.id}:{scan.item_index}", "never_dispatched",
+                        scan, batch, place, None)  # fmt: skip
+            return flagged
+        d = s.get(Distributor, holder.receiver_id)
+        regions = territory(d)
+        if rules.outside(regions, place.region):
+            self._raise(s, rules.DIVERSION, f"diversion:{batch.id}:{scan.item_index}:{d.id}",
+                        "outside_territory", scan, batch, place, d, regions)  # fmt: skip
+        return flagged
+
+    def _clone(self, s: Session, scan: Scan, batch: Batch, place: Place) -> bool:
+        key = f"clone:{scan.serial}"
+        if s.scalar(select(Alert.id).where(Alert.dedupe_key == key)) is not None:
+            self._raise(s, rules.CLONE, key, "", scan, batch, place, None)
+            return False
+        earlier = (Scan.serial == scan.serial, Scan.counted.is_(True), Scan.id <= scan.id)
+        count = s.scalar(select(func.count()).where(*earlier))
+        city_count = s.scalar(
+            select(func.count(func.distinct(Scan.place_region))).where(
+                *earlier, Scan.place_precision == "city"
+            )
+        )
+        speed = None
+        here = point_of(scan)
+        if here is not None:
+            previous = s.scalars(
+                select(Scan)
+                .where(*earlier, Scan.id != scan.id, Scan.place_source.is_not(None))
+                .where((Scan.lat.is_not(None)) | (Scan.place_precision == "city"))
+                .order_by(Scan.scanned_at.desc(), Scan.id.desc())
+                .limit(1)
+            ).first()
+            there = point_of(previous) if previous is not None else None
+            if there is not None:
+                speed = rules.too_fast(there, here, self.settings)
+        reason = rules.clone_reason(
+            self.settings, scan.reason if scan.verdict == "suspect" else None,
+            count, city_count, speed,
+        )  # fmt: skip
+        if reason is None:
+            return False
+        detail = {"scans": count, "cities": city_count}
+        if speed is not None:
+            detail["speed_kmh"] = round(speed) if speed != float("inf") else "instant"
+        self._raise(s, rules.CLONE, key, reason, scan, batch, place, None, detail=detail)
+        s.execute(
+            update(CodeState)
+            .where(CodeState.serial == scan.serial, CodeState.suspect_reason.is_(None))
+            .values(suspect_reason="clone")
+        )
+        return True
+
+    def _raise(
+        self,
+        s: Session,
+        kind: str,
+        key: str,
+        reason: str,
+        scan: Scan,
+        batch: Batch,
+        place: Place,
+        holder: Distributor | None,
+        regions: list[str] | None = None,
+        detail: dict | None = None,
+    ) -> None:
+        """Make the alert (once per key), or attach the scan to the one there is."""
+        at = utc(scan.scanned_at)
+        insert = (postgresql if self._postgres else sqlite).insert(Alert)
+        values = {
+            "kind": kind,
+            "state": "open",
+            "dedupe_key": key,
+            "reason": reason or kind,
+            "serial": scan.serial,
+            "batch_id": batch.id,
+            "item_index": scan.item_index,
+            "product_id": batch.product_id,
+            "distributor_id": holder.id if holder else None,
+            "parent_distributor_id": holder.parent_id if holder else None,
+            "territory": ",".join(regions) if regions else None,
+            "region": place.region,
+            "area": area_of(place.region),
+            "place_source": place.source,
+            "place_precision": place.precision,
+            "detail": json.dumps(detail, ensure_ascii=False) if detail else None,
+            "scan_count": 0,
+            "first_scan_id": scan.id,
+            "first_seen_at": at,
+            "last_seen_at": at,
+            "created_at": now(),
+        }
+        created = s.execute(
+            insert.values(**values)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(Alert.id)
+        ).scalar()
+        alert = s.scalars(select(Alert).where(Alert.dedupe_key == key).with_for_update()).one()
+        s.add(
+            AlertScan(
+                alert_id=alert.id,
+                scan_id=scan.id,
+                area=area_of(place.region),
+                region=place.region,
+                scanned_at=at,
+            )
+        )
+        alert.scan_count += 1
+        if utc(alert.last_seen_at) < at:
+            alert.last_seen_at = at
+        s.flush()
+        if created is not None:
+            log.info("alert %s: %s %s (%s)", alert.id, kind, scan.serial, reason)
+            if self.settings.hq_webhook_url:
+                levels = self.settings.distributor_levels
+                payload = {"alert": queries.describe(s, alert, levels)}
+                outbox.add(s, WEBHOOK_KIND, payload, {f"a:{alert.id}"})
+
+    # -- the loop -----------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                busy = self.step()
+            except Exception:
+                # The database is away or refused the batch: nothing was committed, so
+                # the same scans come back next time.
+                log.exception("judging scans failed; retrying")
+                stop.wait(self.settings.analyst_poll)
+                continue
+            if busy < self.settings.analyst_batch:
+                stop.wait(self.settings.analyst_poll)
+
+
+_FLAG = """
+if redis.call('EXISTS', KEYS[1]) == 1 and not redis.call('HGET', KEYS[1], 's') then
+  redis.call('HSET', KEYS[1], 's', 'clone')
+end
+"""
+
+
+def redis_flagger(client, keys) -> Callable[[list[str]], None]:
+    """Mark codes suspect in Redis, where the hot path reads it (only codes it knows)."""
+    script = client.register_script(_FLAG)
+
+    def flag(serials: list[str]) -> None:
+        pipe = client.pipeline(transaction=False)
+        for serial in serials:
+            script(keys=[keys.code(serial)], client=pipe)
+        pipe.execute()
+
+    return flag
