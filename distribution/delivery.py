@@ -16,7 +16,9 @@ redirect...) parks it at once: sending the same bytes again cannot succeed until
 someone fixes something, and then replays it.
 
 Several workers may run: each claims events under a lease (``outbox.claim``) and
-gives back what it could not start before the lease would end.
+gives back what it could not start before the lease would end. The deliveries of
+one claim are recorded in one transaction at its end: a worker that dies before
+that sends them again (same keys), which is what the keys are for.
 """
 
 import hashlib
@@ -166,24 +168,32 @@ class Deliverer:
                 self.kinds, self.exclude,
             )  # fmt: skip
         deadline = time.monotonic() + s.outbox_lease
-        for n, event in enumerate(work):
-            if (stop is not None and stop.is_set()) or (
-                time.monotonic() + s.order_timeout + 1 > deadline
-            ):
-                self._release([w.id for w in work[n:]])
-                break
-            outcome = self.system.send(event.key, event.body)
-            with self.db.session() as session:
+        done: list[int] = []
+        try:
+            for n, event in enumerate(work):
+                if (stop is not None and stop.is_set()) or (
+                    time.monotonic() + s.order_timeout + 1 > deadline
+                ):
+                    self._release([w.id for w in work[n:]])
+                    break
+                outcome = self.system.send(event.key, event.body)
                 if outcome.ok:
-                    outbox.delivered(session, event.id)
+                    done.append(event.id)
                     continue
                 last = not outcome.retry or event.attempt >= s.outbox_max_attempts
                 retry_at = None if last else now() + timedelta(seconds=backoff(s, event.attempt))
-                outbox.failed(session, event.id, self.owner, outcome.detail, retry_at)
-            log.warning(
-                "event %s attempt %d: %s%s", event.id, event.attempt, outcome.detail,
-                " (parked)" if last else "",
-            )  # fmt: skip
+                with self.db.session() as session:
+                    outbox.failed(session, event.id, self.owner, outcome.detail, retry_at)
+                log.warning(
+                    "event %s attempt %d: %s%s", event.id, event.attempt, outcome.detail,
+                    " (parked)" if last else "",
+                )  # fmt: skip
+        finally:
+            # One transaction for the step's deliveries, within the lease: a worker that
+            # dies before it sends them again, with the same keys.
+            if done:
+                with self.db.session() as session:
+                    outbox.delivered(session, done)
         return len(work)
 
     def _release(self, ids: list[int]) -> None:

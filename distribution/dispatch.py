@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from zhenma.codes import FastSigner, Kind, Sscc
+from zhenma.codes import Code, FastSigner, Kind, Sscc
 from zhenma.config import Settings
 from zhenma.db import Database
 from zhenma.db.models import Batch, Dispatch, Distributor, OutboxEvent
@@ -85,15 +85,26 @@ def parse_scan(raw: object) -> Scan:
     return Scan(scan_id, code, to.strip(), at)
 
 
-def record(db: Database, settings: Settings, sender: Sender, raw: object, secrets: Secrets):
-    """Check and store one scan; the answer for the device, accepted or refused."""
+def record(
+    db: Database,
+    settings: Settings,
+    sender: Sender,
+    raw: object,
+    secrets: Secrets,
+    people: dict | None = None,
+):
+    """Check and store one scan; the answer for the device, accepted or refused.
+
+    ``people``: distributors as described in events, kept across the scans of one
+    upload (they do not change during it).
+    """
     scan_id = raw.get("scan_id") if isinstance(raw, dict) else None
     try:
         scan = parse_scan(raw)
         for attempt in (1, 2):
             try:
                 with db.session() as s:
-                    return _record(s, settings, sender, scan, secrets)
+                    return _record(s, settings, sender, scan, secrets, people)
             except IntegrityError:
                 # A twin of this scan (same scan id) committed first; the next
                 # round answers it as a duplicate.
@@ -116,7 +127,7 @@ def _find(s: Session, sender: Sender, scan_id: str) -> Dispatch | None:
     )
 
 
-def _record(s: Session, settings: Settings, sender: Sender, scan: Scan, secrets: Secrets):
+def _record(s: Session, settings: Settings, sender: Sender, scan: Scan, secrets: Secrets, people):
     found = _find(s, sender, scan.scan_id)
     if found is not None:
         return _again(s, settings, found, scan)
@@ -138,6 +149,7 @@ def _record(s: Session, settings: Settings, sender: Sender, scan: Scan, secrets:
             )
     if scan.scanned_at > now() + timedelta(seconds=settings.clock_skew):
         raise Refused("future_time", f"scanned_at {iso(scan.scanned_at)} is in the future")
+    inside = None
     if goods.kind == ITEM:
         ranges = {goods.batch_id: [(goods.index, goods.index)]}
         holder = custody.item_holder(s, batch, goods.index, scan.scanned_at)
@@ -179,7 +191,7 @@ def _record(s: Session, settings: Settings, sender: Sender, scan: Scan, secrets:
     )
     s.add(d)
     s.flush()
-    payload = _payload(s, settings, d, goods, batch, quantity, secrets)
+    payload = _payload(s, settings, d, goods, batch, inside, secrets, people)
     outbox.add(s, "dispatch", payload, _keys(s, goods, batch), d.id)
     return accepted(s, d, quantity, duplicate=False)
 
@@ -228,9 +240,16 @@ def _keys(s: Session, goods: Goods, batch: Batch) -> set[str]:
     }
 
 
-def _payload(s, settings, d: Dispatch, goods: Goods, batch: Batch, quantity, secrets) -> dict:
+def _payload(s, settings, d: Dispatch, goods: Goods, batch: Batch, inside, secrets, people):
     levels = settings.distributor_levels
-    sender = s.get(Distributor, d.sender_id) if d.sender_id else None
+    people = {} if people is None else people
+
+    def who(distributor_id: int | None) -> dict:
+        if distributor_id not in people:
+            row = s.get(Distributor, distributor_id) if distributor_id else None
+            people[distributor_id] = distributors.describe(s, row, levels)
+        return people[distributor_id]
+
     product = batch.product
     what = {
         "kind": goods.kind,
@@ -239,33 +258,37 @@ def _payload(s, settings, d: Dispatch, goods: Goods, batch: Batch, quantity, sec
         "index": goods.index,
         "gtin": product.gtin,
         "product": product.name,
-        "quantity": quantity,
+        "quantity": 1 if inside is None else len(inside),
     }
-    if goods.kind == CARTON:
+    if inside is not None:
         if batch.sscc_first is not None and product.company_prefix:
-            what["sscc"] = Sscc.build(
-                product.company_prefix, batch.sscc_first + d.code_index - 1
-            ).value
-        if quantity <= MAX_SERIALS:
-            what["serials"] = serials(s, cartons.contents(s, batch, goods.index).pairs(), secrets)
+            first = batch.sscc_first + d.code_index - 1
+            what["sscc"] = Sscc.build(product.company_prefix, first).value
+        if len(inside) <= MAX_SERIALS:
+            what["serials"] = serials(s, list(inside.pairs()), secrets)
     return {
         "dispatch_id": d.id,
         "scan_id": d.scan_id,
         "scanned_at": iso(d.scanned_at),
         "recorded_at": iso(d.recorded_at),
-        "from": distributors.describe(s, sender, levels),
-        "to": distributors.describe(s, s.get(Distributor, d.receiver_id), levels),
+        "from": who(d.sender_id),
+        "to": who(d.receiver_id),
         "goods": what,
     }
 
 
-def serials(s: Session, pairs, secrets: Secrets) -> list[str]:
+def serials(s: Session, pairs: list[tuple[int, int]], secrets: Secrets) -> list[str]:
     """The serials of (batch, index) pairs, derived with each batch's key."""
+    keys: dict[int, bytes] = {}
     signers: dict[int, FastSigner] = {}
     out = []
     for b, i in pairs:
-        signer = signers.get(b)
-        if signer is None:
-            signer = signers[b] = FastSigner(secrets(s.get(Batch, b)).item_tag, Kind.ITEM, b)
-        out.append(signer.render(i))
+        if b not in keys:
+            keys[b] = secrets(s.get(Batch, b)).item_tag
+        if len(pairs) < 100:  # a FastSigner's tables cost more than a few HMACs
+            out.append(Code.sign(keys[b], Kind.ITEM, b, i).render())
+            continue
+        if b not in signers:
+            signers[b] = FastSigner(keys[b], Kind.ITEM, b)
+        out.append(signers[b].render(i))
     return out

@@ -14,7 +14,8 @@ the same body and idempotency key. States:
 Order per item: each event has keys (``outbox_keys``), the items and cartons it is
 about; an event is not sent while an earlier event sharing a key is pending or
 parked. When packing puts an item into a carton, the carton's key is added to the
-undelivered events of that item, so a later dispatch of the carton waits too.
+undelivered events of that item, so a later dispatch of the carton waits too. A
+delivered event's keys are dropped: they can hold nothing back any more.
 """
 
 import json
@@ -22,7 +23,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, insert, literal, select, update
+from sqlalchemy import and_, delete, exists, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -121,8 +122,8 @@ def claim(
 
     PostgreSQL: ``FOR UPDATE SKIP LOCKED`` lets several workers claim at once
     without waiting for, or taking, each other's rows. SQLite reads outside the
-    write lock, so two workers may pick the same rows: each row is taken by a
-    compare-and-set update, which only one of them wins. The lease then keeps
+    write lock, so two workers may pick the same rows: the update that takes them
+    is a compare-and-set, which only one of them wins. The lease then keeps
     workers apart during delivery, outside any transaction.
     """
     at = now()
@@ -141,43 +142,57 @@ def claim(
         query = query.where(OutboxEvent.kind.not_in(exclude))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=OutboxEvent)
-    taken = []
-    for event_id, attempts, key in session.execute(query).all():
-        same = update(OutboxEvent).where(
-            OutboxEvent.id == event_id,
-            OutboxEvent.state == "pending",
-            OutboxEvent.attempts == attempts,
-            free,
+    rows = session.execute(query).all()
+    # Taken again only if still free: on SQLite another worker may have read the same
+    # rows, and exactly one of the two updates finds them free.
+    guard = (OutboxEvent.state == "pending", OutboxEvent.next_attempt_at <= at, free)
+    lost = [event_id for event_id, attempts, _ in rows if attempts >= max_attempts]
+    if lost:  # their last attempt died with its worker
+        session.execute(
+            update(OutboxEvent)
+            .where(OutboxEvent.id.in_(lost), *guard)
+            .values(
+                state="parked",
+                last_error=func.coalesce(OutboxEvent.last_error, "")
+                + " (worker lost during the last attempt)",
+            )
+            .execution_options(synchronize_session=False)
         )
-        if attempts >= max_attempts:  # its last attempt died with its worker
-            session.execute(
-                same.values(
-                    state="parked",
-                    last_error=func.coalesce(OutboxEvent.last_error, "")
-                    + " (worker lost during the last attempt)",
-                )
-            )
-            continue
-        won = session.execute(
-            same.values(
-                attempts=attempts + 1,
-                lease_owner=owner,
-                lease_until=at + timedelta(seconds=lease),
-            )
-        ).rowcount
-        if won:
-            body = session.scalar(select(OutboxEvent.payload).where(OutboxEvent.id == event_id))
-            taken.append(Claimed(event_id, key, body.encode(), attempts + 1))
-    return taken
-
-
-def delivered(session: Session, event_id: int) -> None:
-    # Whoever holds the lease now: a 2xx answer means the order system has it.
-    session.execute(
+    due = [event_id for event_id, attempts, _ in rows if attempts < max_attempts]
+    if not due:
+        return []
+    won = session.execute(
         update(OutboxEvent)
-        .where(OutboxEvent.id == event_id, OutboxEvent.state == "pending")
-        .values(state="delivered", delivered_at=now(), lease_owner=None, lease_until=None)
+        .where(OutboxEvent.id.in_(due), *guard)
+        .values(
+            attempts=OutboxEvent.attempts + 1,
+            lease_owner=owner,
+            lease_until=at + timedelta(seconds=lease),
+        )
+        .returning(
+            OutboxEvent.id, OutboxEvent.idempotency_key, OutboxEvent.payload, OutboxEvent.attempts
+        )
+        .execution_options(synchronize_session=False)
+    ).all()
+    return sorted(
+        (Claimed(i, key, body.encode(), attempt) for i, key, body, attempt in won),
+        key=lambda c: c.id,
     )
+
+
+def delivered(session: Session, event_ids: list[int]) -> None:
+    # Whoever holds the lease now: a 2xx answer means the order system has it.
+    done = session.scalars(
+        update(OutboxEvent)
+        .where(OutboxEvent.id.in_(event_ids), OutboxEvent.state == "pending")
+        .values(state="delivered", delivered_at=now(), lease_owner=None, lease_until=None)
+        .returning(OutboxEvent.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    if done:
+        # Only undelivered events hold others back: their keys are of no more use, and
+        # dropping them keeps the ordering check as small as the backlog.
+        session.execute(delete(OutboxKey).where(OutboxKey.event_id.in_(done)))
 
 
 def failed(

@@ -35,8 +35,10 @@ def dispatch_scans():
     limit = parts.settings.dispatch_max_scans
     if len(scans) > limit:
         raise ApiError(400, "too_many", f"at most {limit} scans in one upload; send the rest next")
+    people: dict = {}  # distributors described once per upload
     results = [
-        dispatch.record(parts.db, parts.settings, sender, raw, hq_common.secrets) for raw in scans
+        dispatch.record(parts.db, parts.settings, sender, raw, hq_common.secrets, people)
+        for raw in scans
     ]
     statuses = [r.pop("http_status", None) for r in results]
     if single:
