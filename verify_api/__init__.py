@@ -41,6 +41,11 @@ def create_app(settings: config.Settings | None = None) -> Flask:
     hq_auth.init_app(app)
     app.register_blueprint(dispatch.bp)
     app.register_blueprint(hq.bp)
+    from . import hq_alerts, hq_dashboard, hq_session  # HQ users, alerts (docs/alerts.md)
+
+    hq_session.init_app(app)
+    for blueprint in (hq_session.bp, hq_alerts.bp, hq_dashboard.bp):
+        app.register_blueprint(blueprint)
     if settings.proxy_hops:
         hops = settings.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)

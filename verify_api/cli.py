@@ -108,5 +108,8 @@ def register(cli: click.Group) -> None:
 
     cli.add_command(serve)
     cli.add_command(worker)
+    from .hq_users_cli import hq_user
+
+    cli.add_command(hq_user)
     batch.add_command(batch_activate)
     product.add_command(product_page)

@@ -33,6 +33,10 @@ TEXT = {
         "zh": "本码在相距很远的地方被查询，可能已被复制到假货上。",
         "en": "This code was checked in places too far apart: it may have been copied onto fakes.",
     },
+    "clone": {
+        "zh": "品牌方发现本码在多地被查询，可能已被复制到假货上。",
+        "en": "The brand saw this code in too many places: it may have been copied onto fakes.",
+    },
     "bad_signature": {
         "zh": "这个码不是品牌方发行的，商品很可能是假货。",
         "en": "This code was not issued by the brand: the item is most likely fake.",
