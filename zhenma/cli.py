@@ -12,6 +12,7 @@ import traceback
 from enum import IntEnum
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from keys import KeyringError
 from zhenma import config
@@ -96,6 +97,12 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         click.secho(f"error: {exc}", fg="red", err=True)
         return _exit_code(exc)
+    except SQLAlchemyError as exc:  # the database is down or refused: a line, no traceback
+        if os.environ.get("ZHENMA_TRACEBACK"):
+            traceback.print_exc()
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        click.secho(f"error: the database failed: {reason}", fg="red", err=True)
+        return Exit.ERROR
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return Exit.INTERRUPTED

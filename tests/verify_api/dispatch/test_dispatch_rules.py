@@ -213,3 +213,34 @@ def test_broken_requests_are_json_errors(client, chain, settings):
     assert [r["reason"] for r in listed] == ["bad_request", "bad_request"]
     # The consumer API keeps its own small limit.
     assert settings.max_body == 4096
+
+
+@SQLITE_ONLY
+def test_a_database_down_or_keys_unavailable_is_a_json_503_never_a_500(
+    chain, settings, runner, tmp_path
+):
+    from tests.verify_api.support import make_app
+
+    down = make_app(settings.with_(database_url="postgresql+psycopg://postgres@127.0.0.1:1/x"))
+    try:
+        response = dispatch(down.test_client(), chain, "HQ", chain.scan(chain.serial(1), "ZD"))
+        assert response.status_code == 503
+        assert response.get_json()["error"]["code"] == "unavailable"
+    finally:
+        down.extensions["zhenma.verify"].close()
+    locked = make_app(settings.with_(keyring_password="not the keyring's password"))
+    try:
+        client = locked.test_client()
+        response = dispatch(client, chain, "HQ", chain.scan(chain.serial(1), "ZD"))
+        assert response.status_code == 503  # fail closed: no key, no code accepted
+        assert response.get_json()["error"]["message"].startswith("the batch keys cannot be")
+        listed = dispatch(client, chain, "HQ", chain.scan(chain.serial(1), "ZD"), chain.scan(
+            chain.serial(2), "ZD"))  # fmt: skip
+        assert listed.status_code == 503
+    finally:
+        locked.extensions["zhenma.verify"].close()
+    cli_down = runner.env | {"ZHENMA_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/x"}
+    result = type(runner)(cli_down, tmp_path)("distributor", "list", check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: the database failed: connection failed")
+    assert "Traceback" not in result.stderr
