@@ -109,6 +109,8 @@ def test_a_code_seen_in_far_apart_cities_is_a_clone_and_suspect_from_then_on(
     assert alert.scan_count == 2  # the scan that raised it, and the later one
     with db.session() as s:
         assert s.get(CodeState, chain.serial(4)).suspect_reason == "clone"
+    page = client.get(f"/verify/01/06901234567892/21/{chain.serial(4)}?lang=en")
+    assert "may have been copied onto fakes" in page.get_data(as_text=True)
 
 
 def test_clone_rules_count_cities_and_scans(settings):
