@@ -7,6 +7,9 @@ workers may run: on PostgreSQL ``FOR UPDATE SKIP LOCKED`` keeps them on differen
 scans, and alerts are inserted with ON CONFLICT DO NOTHING on their key, so two
 scans of one item judged at once still make one alert.
 
+The place of a code's first check goes to ``code_states.first_place`` (a region
+code; the page names it), and to the code's Redis hash (``fp``).
+
 A clone alert also marks the code suspect for the verification service: in
 ``code_states.suspect_reason`` (the database path and Redis's reseeding read it)
 and in the code's Redis hash (``scan.lua`` reads field ``s``). Redis is told after
@@ -63,7 +66,7 @@ class Analyst:
         settings: Settings,
         db: Database,
         resolver: Resolver,
-        flag: Callable[[list[str]], None] | None = None,
+        flag: Callable[[list[str], list[tuple[str, str]]], None] | None = None,
     ):
         self.settings, self.db, self.resolver, self.flag = settings, db, resolver, flag
         self._postgres = db.engine.dialect.name == "postgresql"
@@ -71,6 +74,7 @@ class Analyst:
     def step(self) -> int:
         """Place and judge one batch of scans; how many."""
         flagged: list[str] = []
+        firsts: list[tuple[str, str]] = []
         with self.db.session() as s:
             query = (
                 select(Scan)
@@ -90,12 +94,27 @@ class Analyst:
                 s.flush()
                 if scan.counted and scan.batch_id is not None and scan.verdict in COUNTED:
                     flagged += self.judge(s, scan, place)
-        if flagged and self.flag is not None:
+                    if place.known and self._first_place(s, scan, place):
+                        firsts.append((scan.serial, place.region))
+        if (flagged or firsts) and self.flag is not None:
             try:
-                self.flag(flagged)
-            except Exception as exc:  # fail open: the database holds the flag
-                log.warning("could not mark %d codes suspect in Redis: %s", len(flagged), exc)
+                self.flag(flagged, firsts)
+            except Exception as exc:  # fail open: the database holds both facts
+                log.warning("could not tell Redis about %d codes: %s", len(flagged), exc)
         return len(scans)
+
+    def _first_place(self, s: Session, scan: Scan, place: Place) -> bool:
+        """The place of a code's first check, which the verification page shows."""
+        done = s.execute(
+            update(CodeState)
+            .where(
+                CodeState.serial == scan.serial,
+                CodeState.first_place.is_(None),
+                CodeState.first_scan_at == scan.scanned_at,
+            )
+            .values(first_place=place.region)
+        ).rowcount
+        return bool(done)
 
     # -- the rules --------------------------------------------------------------------
 
@@ -242,20 +261,27 @@ class Analyst:
 
 
 _FLAG = """
-if redis.call('EXISTS', KEYS[1]) == 1 and not redis.call('HGET', KEYS[1], 's') then
-  redis.call('HSET', KEYS[1], 's', 'clone')
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[1] == 'clone' then
+  if not redis.call('HGET', KEYS[1], 's') then redis.call('HSET', KEYS[1], 's', 'clone') end
+else
+  redis.call('HSETNX', KEYS[1], 'fp', ARGV[1])
 end
+return 1
 """
 
 
-def redis_flagger(client, keys) -> Callable[[list[str]], None]:
-    """Mark codes suspect in Redis, where the hot path reads it (only codes it knows)."""
+def redis_flagger(client, keys) -> Callable[[list[str], list[tuple[str, str]]], None]:
+    """Tell Redis, where the hot path reads them, which codes are clones (field ``s``)
+    and where codes were first checked (``fp``); only codes Redis knows."""
     script = client.register_script(_FLAG)
 
-    def flag(serials: list[str]) -> None:
+    def flag(serials: list[str], firsts: list[tuple[str, str]] = ()) -> None:
         pipe = client.pipeline(transaction=False)
         for serial in serials:
-            script(keys=[keys.code(serial)], client=pipe)
+            script(keys=[keys.code(serial)], args=["clone"], client=pipe)
+        for serial, region in firsts:
+            script(keys=[keys.code(serial)], args=[region], client=pipe)
         pipe.execute()
 
     return flag

@@ -14,6 +14,8 @@ from importlib.resources import files
 from flask import Blueprint, make_response, render_template, request
 from markupsafe import Markup
 
+from zhenma.places import name as place_name
+
 from . import messages
 from .checks import MALFORMED, Query, Throttled
 from .client import describe
@@ -72,6 +74,7 @@ def verify_page(gtin: str, serial: str):
         else None,
         throttled=throttled,
         located=lat is not None,
+        place_name=place_name,  # the first check's region code, named (docs/alerts.md)
         script=Markup(SCRIPT),  # noqa: S704  (our own file, hashed into the CSP above)
     )
     response = make_response(body, status)

@@ -53,6 +53,10 @@ def test_goods_scanned_outside_their_holders_territory_raise_one_diversion_alert
         "CN-440300", "广东省 深圳市",
     )  # fmt: skip
     assert placed[chain.serial(5)].place_precision == "province"
+    # The first check's place reaches the consumer: the API as a code, the page as a name.
+    assert scan(client, chain.serial(1))["first_scan"]["place"] == "CN-440300"
+    page = client.get(f"/verify/01/06901234567892/21/{chain.serial(1)}")
+    assert "地点：广东省 深圳市" in page.get_data(as_text=True)
     assert placed[chain.serial(6)].place_source == "none"
 
 
