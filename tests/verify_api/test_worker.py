@@ -126,12 +126,14 @@ def test_writer_killed_mid_stream_then_restarted_loses_nothing(
     rapp, redis_settings, db, issued, env, tmp_path
 ):
     c = rapp.test_client()
-    total = 1200
+    total = 600
     for i in range(total):
         verify(c, issued.items[i % 40].serial)
-    run = Runner({**redis_env(env, redis_settings), "ZHENMA_WORKER_BATCH": "20"}, tmp_path)
+    run = Runner({**redis_env(env, redis_settings), "ZHENMA_WORKER_BATCH": "10"}, tmp_path)
     first = run.popen("worker")
     deadline = time.monotonic() + 60
+    # Killed as soon as its first batches are committed: sixty batches of ten, so
+    # almost surely mid-stream (the assertions hold wherever it is killed).
     while scan_rows(db)[0] == 0 and time.monotonic() < deadline:
         time.sleep(0.01)
     first.send_signal(signal.SIGKILL)
