@@ -25,7 +25,7 @@ def serve(app: AppContext, host: str, port: int, debug: bool) -> None:
 
 
 @click.command("worker")
-@click.option("--drain", is_flag=True, help="Exit once every scan in the stream is stored.")
+@click.option("--drain", is_flag=True, help="Exit once every scan is stored and judged.")
 @click.option("--timeout", type=float, help="With --drain: give up after this many seconds.")
 @pass_app
 def worker(app: AppContext, drain: bool, timeout: float | None) -> None:
@@ -49,7 +49,8 @@ def worker(app: AppContext, drain: bool, timeout: float | None) -> None:
     if outbox:
         click.echo(f"worker: delivering dispatch events to {settings.order_url}", err=True)
     flagger = redis_py.Redis.from_url(settings.redis_url) if settings.redis_url else None
-    side = alert_worker.start(settings, app.db, flagger)  # places, alerts, HQ webhook
+    # Places, alerts, HQ's webhook: threads; with --drain, judged below once stored.
+    side = [] if drain else alert_worker.start(settings, app.db, flagger)
     if settings.redis_url:
         link = RedisLink(settings.redis_url, timeout=5.0, retry_seconds=0)
         writer = Writer(settings, app.db, link)
@@ -58,6 +59,10 @@ def worker(app: AppContext, drain: bool, timeout: float | None) -> None:
         link.close()
     while (outbox or not settings.redis_url) and not stopping and not drain:
         time.sleep(0.2)
+    if drain:
+        analyst = alert_worker.analyst(settings, app.db, flagger)
+        while analyst.step() and not stopping:
+            pass
     for thread, stop in side:
         stop.set()
         thread.join(timeout=settings.order_timeout + 5)

@@ -8,6 +8,7 @@ import threading
 
 import pytest
 
+from alerts import queries
 from alerts.worker import start
 from distribution import outbox
 from tests.verify_api.alerts.helpers import BEIJING, CHENGDU, judge, scan
@@ -157,3 +158,11 @@ def test_new_alerts_reach_the_hq_webhook_signed_and_not_the_order_system(
         assert (event.kind, event.state, event.attempts) == ("alert", "delivered", 2)
         # The order system's deliverer never takes it.
         assert outbox.claim(s, "order", 10, 60, 12, exclude=outbox.HQ_KINDS) == []
+
+
+def test_the_worker_command_judges_scans_without_redis(client, chain, db, runner):
+    scan(client, chain.serial(13), BEIJING)
+    runner("worker", "--drain", "--timeout", "60")
+    with db.session() as s:
+        [alert] = queries.listing(s, queries.Filters())
+        assert (alert.kind, alert.serial, alert.region) == ("unsold", chain.serial(13), "CN-110100")
