@@ -5,6 +5,9 @@ is an inline SVG drawn here, styles are inline, so the Content-Security-Policy
 allows nothing from anywhere. Admins acknowledge and resolve alerts with a form.
 """
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from flask import Blueprint, redirect, render_template, request, url_for
 from markupsafe import Markup, escape
 
@@ -62,6 +65,16 @@ def dashboard():
         alerts = [queries.describe(s, a, levels) for a in queries.listing(s, f, 200)]
         counts = queries.counts(s, f)
     p = current()
+    zone = ZoneInfo(parts.settings.display_tz)
+
+    def local(stamp: str | None) -> str:
+        """An ISO time as HQ reads it: in ZHENMA_DISPLAY_TZ, to the minute."""
+        return (
+            datetime.fromisoformat(stamp).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+            if stamp
+            else ""
+        )
+
     return render_template(
         "hq_dashboard.html",
         lang=lang,
@@ -72,6 +85,7 @@ def dashboard():
         counts=counts,
         chart=chart(counts["diverted_scans_by_area"], lang),
         csrf=hq_session.csrf(),
+        local=local,
         args=request.args,
         csv_url=url_for("hq_alerts.alert_csv", **request.args),
     )

@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import re
 import socket
 import threading
 
@@ -115,6 +116,8 @@ def test_the_dashboard_draws_diverted_scans_by_province(app, made, db):
     assert page.status_code == 200 and "script" not in page.headers["Content-Security-Policy"]
     assert '<g class="bar" data-area="CN-510000"><title>四川省: 2</title>' in html
     assert made.serial(2) in html and "广东省代" in html
+    assert "超出授权区域" in html  # reasons and times as people read them (Asia/Shanghai)
+    assert re.search(r'<td class="note">20\d\d-\d\d-\d\d \d\d:\d\d<br>', html)
     assert 'class="acknowledge"' not in html  # a viewer sees no buttons
     english = client.get("/hq/?lang=en&kind=diversion").get_data(as_text=True)
     assert "Chengdu, Sichuan" in english and made.serial(11) not in english
