@@ -69,7 +69,13 @@ class Coordinates:
         if found is None:
             return UNKNOWN
         place, distance = found
-        seat = min(cities.all_cities(), key=lambda c: geonames.km_between(lat, lng, c.lat, c.lng))
+        # The nearest seat on a flat projection (cheap), then its true distance: within
+        # China's latitudes the two orders only differ for seats almost equally far.
+        shrink = math.cos(math.radians(lat)) ** 2
+        seat = min(
+            cities.all_cities(),
+            key=lambda c: (c.lat - lat) ** 2 + (c.lng - lng) ** 2 * shrink,
+        )
         if geonames.km_between(lat, lng, seat.lat, seat.lng) < distance:
             # Where towns are sparse (the west), a prefecture seat nearer than any town wins.
             return Place(GPS, "city", seat.code, lat, lng)
