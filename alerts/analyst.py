@@ -21,7 +21,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -85,17 +85,30 @@ class Analyst:
             if self._postgres:
                 query = query.with_for_update(skip_locked=True)
             scans = list(s.scalars(query))
+            placed = []
             for scan in scans:
                 place = self.resolver.locate(scan.lat, scan.lng, scan.ip_prefix)
                 scan.place_source = place.source
                 scan.place_precision = place.precision
                 scan.place_region = place.region
                 scan.place_name = place.name("zh")[:120] if place.known else None
-                s.flush()
-                if scan.counted and scan.batch_id is not None and scan.verdict in COUNTED:
-                    flagged += self.judge(s, scan, place)
-                    if place.known and self._first_place(s, scan, place):
-                        firsts.append((scan.serial, place.region))
+                placed.append((scan, place))
+            s.flush()  # one round of UPDATEs; the rules below only look at earlier scans
+            judged = [
+                (scan, place)
+                for scan, place in placed
+                if scan.counted and scan.batch_id is not None and scan.verdict in COUNTED
+            ]
+            keys = [f"clone:{scan.serial}" for scan, _ in judged]
+            clones = set(s.scalars(select(Alert.dedupe_key).where(Alert.dedupe_key.in_(keys))))
+            for scan, place in judged:
+                flagged += self.judge(s, scan, place, clones)
+                if (
+                    place.known
+                    and scan.verdict == "genuine_first_check"
+                    and self._first_place(s, scan, place)
+                ):
+                    firsts.append((scan.serial, place.region))
         if (flagged or firsts) and self.flag is not None:
             try:
                 self.flag(flagged, firsts)
@@ -118,12 +131,13 @@ class Analyst:
 
     # -- the rules --------------------------------------------------------------------
 
-    def judge(self, s: Session, scan: Scan, place: Place) -> list[str]:
+    def judge(self, s: Session, scan: Scan, place: Place, clones: set[str]) -> list[str]:
+        """Apply the rules to one counted scan; ``clones``: the clone alert keys there are."""
         batch = s.get(Batch, scan.batch_id)
         if batch is None:
             return []
         flagged = []
-        if self._clone(s, scan, batch, place):
+        if self._clone(s, scan, batch, place, clones):
             flagged.append(scan.serial)
         holder = custody.item_holder(s, batch, scan.item_index, until=utc(scan.scanned_at))
         if holder is None:
@@ -137,18 +151,16 @@ class Analyst:
                         "outside_territory", scan, batch, place, d, regions)  # fmt: skip
         return flagged
 
-    def _clone(self, s: Session, scan: Scan, batch: Batch, place: Place) -> bool:
+    def _clone(self, s: Session, scan: Scan, batch: Batch, place: Place, clones: set[str]) -> bool:
         key = f"clone:{scan.serial}"
-        if s.scalar(select(Alert.id).where(Alert.dedupe_key == key)) is not None:
+        if key in clones:
             self._raise(s, rules.CLONE, key, "", scan, batch, place, None)
             return False
         earlier = (Scan.serial == scan.serial, Scan.counted.is_(True), Scan.id <= scan.id)
-        count = s.scalar(select(func.count()).where(*earlier))
-        city_count = s.scalar(
-            select(func.count(func.distinct(Scan.place_region))).where(
-                *earlier, Scan.place_precision == "city"
-            )
-        )
+        city = case((Scan.place_precision == "city", Scan.place_region))
+        count, city_count = s.execute(
+            select(func.count(), func.count(func.distinct(city))).where(*earlier)
+        ).one()
         speed = None
         here = point_of(scan)
         if here is not None:
@@ -172,6 +184,7 @@ class Analyst:
         if speed is not None:
             detail["speed_kmh"] = round(speed) if speed != float("inf") else "instant"
         self._raise(s, rules.CLONE, key, reason, scan, batch, place, None, detail=detail)
+        clones.add(key)
         s.execute(
             update(CodeState)
             .where(CodeState.serial == scan.serial, CodeState.suspect_reason.is_(None))
