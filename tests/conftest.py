@@ -23,6 +23,7 @@ PG_SERVER = os.environ.get("ZHENMA_TEST_PG", "postgresql+psycopg://postgres@127.
 REDIS_URL = os.environ.get("ZHENMA_TEST_REDIS", "redis://127.0.0.1:6379/0")
 TEST_PASSWORD = "correct horse battery staple"
 GTIN = "06901234567892"
+PRODUCT_NAME = "真码测试白酒 500ml"
 
 
 @pytest.fixture(scope="session")
@@ -131,18 +132,13 @@ def runner(env, tmp_path) -> Runner:
     return Runner(env, tmp_path)
 
 
+def add_product(run) -> str:
+    """A production keyring and the test product (with a company prefix), via the real CLI."""
+    run("keys", "new")
+    run("product", "add", "--gtin", GTIN, "--name", PRODUCT_NAME, "--company-prefix", "6901234")
+    return GTIN
+
+
 @pytest.fixture
 def product(runner) -> str:
-    """A production keyring and a product with a company prefix, made with the real CLI."""
-    runner("keys", "new")
-    runner(
-        "product",
-        "add",
-        "--gtin",
-        GTIN,
-        "--name",
-        "真码测试白酒 500ml",
-        "--company-prefix",
-        "6901234",
-    )
-    return GTIN
+    return add_product(runner)

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.conftest import GTIN
+from tests.conftest import GTIN, PRODUCT_NAME
 
 FILES = ("items.csv", "cartons.csv", "manifest.json")
 
@@ -44,7 +44,7 @@ def test_create_export_list_show_revoke(runner, product, tmp_path):
     out = tmp_path / "b1"
     manifest = json.loads((out / "manifest.json").read_text("utf-8"))
     assert manifest["batch"] == 1
-    assert manifest["product"] == {"gtin": GTIN, "name": "真码测试白酒 500ml"}
+    assert manifest["product"] == {"gtin": GTIN, "name": PRODUCT_NAME}
     assert manifest["counts"] == {"items": 2500, "cartons": 125, "carton_size": 20}
     assert manifest["key_id"].startswith("mk-")
     assert set(manifest["files"]) == {"items.csv", "cartons.csv"}

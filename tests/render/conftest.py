@@ -16,7 +16,7 @@ import pytest
 from codegen import batches
 from codegen.derive import BatchSpec
 from keys import Keyring
-from tests.conftest import GTIN, TEST_PASSWORD, Runner
+from tests.conftest import GTIN, TEST_PASSWORD, Runner, add_product
 from zhenma import config
 from zhenma.codes import BatchSecrets, Gtin
 from zhenma.db import Database
@@ -73,17 +73,7 @@ class Printed:
 def printed(tmp_path_factory) -> Printed:
     root = tmp_path_factory.mktemp("printed")
     run = Runner(environment(root), root)
-    run("keys", "new")
-    run(
-        "product",
-        "add",
-        "--gtin",
-        GTIN,
-        "--name",
-        "真码测试白酒 500ml",
-        "--company-prefix",
-        "6901234",
-    )
+    add_product(run)
     run(
         "batch", "create", "--gtin", GTIN, "--count", str(ITEMS),
         "--carton-size", str(CARTON_SIZE), "--out", "batch",
