@@ -6,7 +6,7 @@ import time
 
 import click
 
-from zhenma.cli import AppContext, pass_app
+from zhenma.context import AppContext, pass_app
 
 from . import activation
 

@@ -223,14 +223,18 @@ def test_openapi_document_is_valid_and_answers_match_it(client, issued):
     OAS31Validator(schemas["Error"]).validate(verify(client, "nonsense").get_json())
 
 
+def _nested(inner):
+    # A named function, not a lambda: hypothesis inspects extend= to see that it recurses,
+    # and that inspection failed now and then on a lambda inside a multi-line expression.
+    return st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+
+
 junk = st.one_of(
     st.binary(max_size=300).map(lambda b: {"data": b, "content_type": "application/json"}),
     st.text(max_size=200).map(lambda t: {"json": {"code": t}}),
     st.recursive(
         st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=30),
-        lambda inner: (
-            st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
-        ),
+        _nested,
         max_leaves=10,
     ).map(lambda v: {"json": v}),
     st.fixed_dictionaries(
