@@ -16,6 +16,7 @@ import hmac
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -133,16 +134,23 @@ def main() -> None:
             one.append(pipeline(args.items, 1, root))
             two.append(pipeline(args.items, 2, root))
             print(
-                f"round {r + 1}: bare hmac {hm[-1]:,.0f}/s, pipeline 1 proc {one[-1]:,.0f}/s, "
-                f"2 procs {two[-1]:,.0f}/s",
+                f"round {r + 1}: bare hmac {hm[-1]:,.0f}/s, pipeline 1 proc {one[-1]:,.0f}/s "
+                f"({one[-1] / hm[-1]:.2f}x), 2 procs {two[-1]:,.0f}/s ({two[-1] / one[-1]:.2f}x)",
                 flush=True,
             )
         h, o, t = max(hm), max(one), max(two)
+        # Two views of the same rounds: best against best, and the median of the ratios
+        # taken within each round (the two sides of a round ran seconds apart).
+        r1 = statistics.median(a / b for a, b in zip(one, hm, strict=True))
+        r2 = statistics.median(a / b for a, b in zip(two, one, strict=True))
         print(f"\nbare hmac.digest, one core:       {h:>12,.0f} calls/s")
-        print(f"pipeline, one process:            {o:>12,.0f} codes/s  ({o / h:.2f}x bare hmac)")
-        print(f"pipeline, two processes:          {t:>12,.0f} codes/s  ({t / o:.2f}x one process)")
-        print(f"targets: >= 0.50x bare hmac -> {'met' if o / h >= 0.5 else 'MISSED'}; "
-              f">= 1.60x one process -> {'met' if t / o >= 1.6 else 'MISSED'}")  # fmt: skip
+        print(f"pipeline, one process:            {o:>12,.0f} codes/s  ({o / h:.2f}x bare hmac, "
+              f"median of rounds {r1:.2f}x)")  # fmt: skip
+        print(f"pipeline, two processes:          {t:>12,.0f} codes/s  ({t / o:.2f}x one process, "
+              f"median of rounds {r2:.2f}x)")  # fmt: skip
+        verdict = {True: "met", False: "MISSED"}
+        print(f"targets: >= 0.50x bare hmac -> {verdict[min(o / h, r1) >= 0.5]}; "
+              f">= 1.60x one process -> {verdict[min(t / o, r2) >= 1.6]}")  # fmt: skip
         if args.memory:
             memory(args.memory, root)
         print(f"(cpu: {os.cpu_count()} cores; own maxrss "
