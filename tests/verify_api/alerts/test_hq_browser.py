@@ -63,8 +63,15 @@ def test_an_admin_logs_in_sees_the_alert_of_a_real_scan_and_acknowledges_it(
         driver.find_element(By.ID, "username").send_keys("zhao.min")
         driver.find_element(By.ID, "password").send_keys("a long enough password")
         driver.find_element(By.ID, "login").click()
-        WebDriverWait(driver, 10).until(lambda d: d.current_url.endswith("/hq/"))
-        row = driver.find_element(By.CSS_SELECTOR, "tr.alert-row")
+        with db.session() as s:  # the worker raised it; what follows is the page's job
+            assert s.scalars(select(Alert)).one().kind == "diversion"
+        # The address changes when the navigation commits, before the new page is parsed:
+        # wait for the row itself (a loaded machine showed the gap).
+        row = WebDriverWait(driver, 10).until(
+            lambda d: (
+                d.current_url.endswith("/hq/") and d.find_elements(By.CSS_SELECTOR, "tr.alert-row")
+            )
+        )[0]
         assert serial in row.text and "串货" in row.text and "四川省 成都市" in row.text
         assert "GD 广东省代" in row.text and "广东省" in row.text
         assert row.find_element(By.CLASS_NAME, "state").text == "待处理"
