@@ -48,11 +48,21 @@ class Parts:
             settings.hidden_client_tries,
             settings.hidden_lock_seconds,
         )
-        self.throttle = (
-            RedisThrottle(self.link, self.keys, *limits) if self.link else LocalThrottle(*limits)
+        self.throttle = self._throttle(limits)
+        # Failed HQ logins, per user name and per client: the same mechanism and the
+        # same fail-open choice (Argon2id still makes each guess cost the guesser).
+        self.login_throttle = self._throttle(
+            (
+                settings.hq_login_tries,
+                settings.hq_login_client_tries,
+                settings.hq_login_lock_seconds,
+            )
         )
         self.checker = Checker(self.catalog, self.recorder, self.throttle)
         self.ip_salt = load_salt(settings)
+
+    def _throttle(self, limits: tuple[int, int, int]):
+        return RedisThrottle(self.link, self.keys, *limits) if self.link else LocalThrottle(*limits)
 
     def close(self) -> None:
         if self.link is not None:

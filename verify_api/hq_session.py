@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, Request, g, redirect, render_template, request, url_for
 
 from . import hq_auth, hq_users
+from .client import describe
 from .errors import ApiError, language
 from .extension import verify_service
 
@@ -109,13 +110,22 @@ def login():
     status = 200
     if request.method == "POST":
         parts = verify_service.parts
+        username = request.form.get("username", "")
+        # Throttle keys live beside the hidden-code ones; the "login:" prefix keeps them
+        # apart (serials never hold a colon), and the client is the salted IP hash.
+        who = "login:" + username.strip().lower()[:100]
+        client = "login:" + describe(request.remote_addr, None, parts.ip_salt)["client"]
+        wait = parts.login_throttle.locked(who, client)
+        if wait:
+            response = render_template("hq_login.html", lang=language(), error="locked")
+            return response, 429, {"Retry-After": str(wait)}
         with parts.db.session() as s:
-            user = hq_users.authenticate(
-                s, request.form.get("username", ""), request.form.get("password", "")
-            )
+            user = hq_users.authenticate(s, username, request.form.get("password", ""))
             if user is not None:
                 session = hq_users.start(s, user, parts.settings.hq_session_hours)
-        if user is not None:
+        if user is None:
+            parts.login_throttle.failed(who, client)
+        else:
             response = redirect(_next(request.args.get("next")))
             response.set_cookie(
                 COOKIE,

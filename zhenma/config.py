@@ -70,6 +70,9 @@ Places, alerts and HQ users (``zhenma.places``, ``alerts``, docs/alerts.md):
 * ZHENMA_ANALYST_BATCH (200): scans the worker places and judges per transaction;
   ZHENMA_ANALYST_POLL (1): seconds an idle analyst waits before looking again.
 * ZHENMA_HQ_SESSION_HOURS (8): how long an HQ login lasts.
+* ZHENMA_HQ_LOGIN_TRIES (5), ZHENMA_HQ_LOGIN_CLIENT_TRIES (20),
+  ZHENMA_HQ_LOGIN_LOCK_SECONDS (900): failed HQ logins allowed per user name and per
+  client before further tries are refused for the lock time.
 * ZHENMA_HQ_WEBHOOK_URL (none): where new alerts are POSTed (the outbox's delivery,
   signed like order events); ZHENMA_HQ_WEBHOOK_SECRET: its key, at least 32
   characters, required with the URL.
@@ -147,6 +150,9 @@ class Settings:
     analyst_batch: int = 200
     analyst_poll: float = 1.0
     hq_session_hours: float = 8.0
+    hq_login_tries: int = 5
+    hq_login_client_tries: int = 20
+    hq_login_lock_seconds: int = 900
     hq_webhook_url: str | None = None
     hq_webhook_secret: str | None = None
 
@@ -294,6 +300,9 @@ def _alert_settings(env: Mapping[str, str]) -> dict[str, Any]:
         ("analyst_batch", "ZHENMA_ANALYST_BATCH", _int),
         ("analyst_poll", "ZHENMA_ANALYST_POLL", _float),
         ("hq_session_hours", "ZHENMA_HQ_SESSION_HOURS", _float),
+        ("hq_login_tries", "ZHENMA_HQ_LOGIN_TRIES", _int),
+        ("hq_login_client_tries", "ZHENMA_HQ_LOGIN_CLIENT_TRIES", _int),
+        ("hq_login_lock_seconds", "ZHENMA_HQ_LOGIN_LOCK_SECONDS", _int),
     ):
         values[field_name] = _positive(
             env_name, _maybe(env, env_name, convert, d[field_name].default)
