@@ -23,6 +23,20 @@ def _digits(text: str, what: str) -> str:
     return text
 
 
+def _checked(text: str, what: str, lengths: tuple[int, ...]) -> str:
+    """``text`` stripped, if it has one of ``lengths`` digits and a right check digit."""
+    text = _digits(text.strip(), what)
+    if len(text) not in lengths:
+        allowed = ", ".join(map(str, lengths[:-1])) + " or " if len(lengths) > 1 else ""
+        raise MalformedCode(f"{what} must have {allowed}{lengths[-1]} digits, got {len(text)}")
+    expected = gs1_check_digit(text[:-1])
+    if int(text[-1]) != expected:
+        raise TypoCode(
+            f"{what} {text} has check digit {text[-1]}, expected {expected}: check for a typo"
+        )
+    return text
+
+
 @dataclass(frozen=True)
 class Gtin:
     """A GTIN, always held in its 14-digit form (GTIN-8/12/13 are left-padded with zeros)."""
@@ -31,15 +45,7 @@ class Gtin:
 
     @classmethod
     def parse(cls, text: str) -> "Gtin":
-        text = _digits(text.strip(), "GTIN")
-        if len(text) not in (8, 12, 13, 14):
-            raise MalformedCode(f"GTIN must have 8, 12, 13 or 14 digits, got {len(text)}")
-        expected = gs1_check_digit(text[:-1])
-        if int(text[-1]) != expected:
-            raise TypoCode(
-                f"GTIN {text} has check digit {text[-1]}, expected {expected}: check for a typo"
-            )
-        return cls(text.rjust(14, "0"))
+        return cls(_checked(text, "GTIN", (8, 12, 13, 14)).rjust(14, "0"))
 
     def render(self) -> str:
         return self.value
@@ -53,15 +59,7 @@ class Sscc:
 
     @classmethod
     def parse(cls, text: str) -> "Sscc":
-        text = _digits(text.strip(), "SSCC")
-        if len(text) != 18:
-            raise MalformedCode(f"SSCC must have 18 digits, got {len(text)}")
-        expected = gs1_check_digit(text[:-1])
-        if int(text[-1]) != expected:
-            raise TypoCode(
-                f"SSCC {text} has check digit {text[-1]}, expected {expected}: check for a typo"
-            )
-        return cls(text)
+        return cls(_checked(text, "SSCC", (18,)))
 
     @classmethod
     def build(cls, company_prefix: str, serial_reference: int, extension: int = 0) -> "Sscc":
