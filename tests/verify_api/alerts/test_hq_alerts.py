@@ -14,7 +14,7 @@ from alerts.worker import start
 from distribution import outbox
 from tests.verify_api.alerts.helpers import BEIJING, CHENGDU, judge, scan
 from tests.verify_api.alerts.test_alert_rules import ship
-from tests.verify_api.dispatch.order_system import OrderSystem
+from load.order_system import OrderSystem
 
 pytestmark = [
     pytest.mark.parametrize("database_url", ["postgresql"], indirect=True),

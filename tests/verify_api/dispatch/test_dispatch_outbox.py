@@ -20,7 +20,7 @@ from sqlalchemy import select
 from distribution import delivery, outbox
 from tests.conftest import Runner
 from tests.verify_api.dispatch.chain import dispatch
-from tests.verify_api.dispatch.order_system import OrderSystem
+from load.order_system import OrderSystem
 from zhenma.db.models import OutboxEvent
 
 # The rule logic is the same on both databases; PostgreSQL runs the tests that lean on

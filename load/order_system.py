@@ -69,9 +69,12 @@ class OrderSystem:
                     else:
                         answer = owner.script.popleft() if owner.script else "ok"
                     arrival = Arrival(
-                        next(owner._seq), key, body,
-                        verify(owner.secret, self.headers, body), answer,
-                    )  # fmt: skip
+                        next(owner._seq),
+                        key,
+                        body,
+                        verify(owner.secret, self.headers, body),
+                        answer,
+                    )
                     owner.arrivals.append(arrival)
                 if answer in ("500", "400"):
                     return self._answer(int(answer))
