@@ -8,6 +8,7 @@
 * ``catalog``: batch and product facts, cached in memory and Redis; batch secrets.
 * ``scans``: counting and recording scans (Redis script and stream, or the database).
 * ``throttle``: wrong hidden codes; ``worker``: the stream-to-database writer.
+* ``hot``: ``POST /api/v1/verify`` answered before Flask's request machinery.
 * ``errors``, ``cors``, ``client``: the boundary.
 """
 
@@ -46,6 +47,9 @@ def create_app(settings: config.Settings | None = None) -> Flask:
     hq_session.init_app(app)
     for blueprint in (hq_session.bp, hq_alerts.bp, hq_dashboard.bp):
         app.register_blueprint(blueprint)
+    from . import hot  # the scan peak's route without Flask's machinery (same answers)
+
+    app.wsgi_app = hot.HotRoute(app, app.wsgi_app)
     if settings.proxy_hops:
         hops = settings.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)

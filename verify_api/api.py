@@ -29,11 +29,10 @@ def _coordinate(body: dict, name: str, limit: float) -> float | None:
     return float(value)
 
 
-def parse_body() -> dict:
-    if not request.is_json:
-        raise ApiError(415, "unsupported_media_type", "send the request as application/json")
+def parse_body(data: bytes) -> dict:
+    """The fields of a verify request's JSON body, or ``ApiError`` (400) naming what is wrong."""
     try:
-        body = json.loads(request.get_data(cache=False))
+        body = json.loads(data)
     except ValueError:
         body = None
     if not isinstance(body, dict):
@@ -52,6 +51,31 @@ def parse_body() -> dict:
     if (lat is None) != (lng is None):
         raise ApiError(400, "bad_request", "give lat and lng together")
     return {"text": code, "hidden_code": hidden_code, "lat": lat, "lng": lng}
+
+
+def answer(parts, fields: dict, remote_addr: str | None, user_agent: str, lang: str):
+    """Check a parsed request: the JSON text of a 200 answer and its extra headers.
+
+    Throttled and malformed codes raise ``ApiError`` (429, 400) after the scan is
+    recorded. No Flask here: the view below and ``hot`` both call this.
+    """
+    who = describe(remote_addr, user_agent, parts.ip_salt)
+    try:
+        result = parts.checker.check(Query(**fields, **who))
+    except Throttled as exc:
+        raise ApiError(
+            429,
+            "throttled",
+            messages.t("throttled", lang, minutes=-(-exc.retry_after // 60)),
+            {"Retry-After": str(exc.retry_after)},
+        ) from None
+    if result.verdict == MALFORMED:
+        message = messages.verdict_text(result.verdict, result.reason, lang)
+        if lang == "en" and result.detail:
+            message = f"{message} ({result.detail})"
+        raise ApiError(400, result.reason or "malformed", message)
+    text = json.dumps(to_json(result, lang), ensure_ascii=False, separators=(",", ":"))
+    return text, ((DEGRADED, result.degraded),) if result.degraded else ()
 
 
 def to_json(result: Result, lang: str) -> dict:
@@ -77,28 +101,15 @@ def to_json(result: Result, lang: str) -> dict:
 
 @bp.post("/verify")
 def verify():
-    fields = parse_body()
-    parts = verify_service.parts
-    who = describe(request.remote_addr, request.user_agent.string, parts.ip_salt)
-    lang = language()
-    try:
-        result = parts.checker.check(Query(**fields, **who))
-    except Throttled as exc:
-        raise ApiError(
-            429,
-            "throttled",
-            messages.t("throttled", lang, minutes=-(-exc.retry_after // 60)),
-            {"Retry-After": str(exc.retry_after)},
-        ) from None
-    if result.verdict == MALFORMED:
-        message = messages.verdict_text(result.verdict, result.reason, lang)
-        if lang == "en" and result.detail:
-            message = f"{message} ({result.detail})"
-        raise ApiError(400, result.reason or "malformed", message)
-    text = json.dumps(to_json(result, lang), ensure_ascii=False, separators=(",", ":"))
+    """The route as Flask serves it; ``hot`` serves the same answers without Flask."""
+    if not request.is_json:
+        raise ApiError(415, "unsupported_media_type", "send the request as application/json")
+    fields = parse_body(request.get_data(cache=False))
+    text, headers = answer(
+        verify_service.parts, fields, request.remote_addr, request.user_agent.string, language()
+    )
     response = current_app.response_class(text, mimetype="application/json")
-    if result.degraded:
-        response.headers[DEGRADED] = result.degraded
+    response.headers.extend(headers)
     return response
 
 

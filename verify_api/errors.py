@@ -8,6 +8,7 @@ exception (logged, answered 500 in the same shape). A browser asking for a page
 
 import logging
 from functools import lru_cache
+from urllib.parse import parse_qs
 
 from flask import Flask, jsonify, render_template, request
 from sqlalchemy.exc import OperationalError
@@ -38,9 +39,14 @@ class ApiError(Exception):
 
 def language() -> str:
     """``?lang=`` when given, else the browser's Accept-Language; Chinese by default."""
-    environ = request.environ
-    if environ.get("QUERY_STRING"):  # most scans have none: skip parsing one
-        wanted = request.args.get("lang")
+    return language_of(request.environ)
+
+
+def language_of(environ: dict) -> str:
+    """``language`` for a WSGI environ (``hot`` has no Flask request)."""
+    query = environ.get("QUERY_STRING")
+    if query:  # most scans have none: skip parsing one
+        wanted = parse_qs(query).get("lang", ("",))[0]  # the first, as ``request.args``
         if wanted in messages.LANGUAGES:
             return wanted
     return _best_language(environ.get("HTTP_ACCEPT_LANGUAGE", ""))
