@@ -19,6 +19,10 @@ The verification service (``verify_api``, docs/verify.md):
 
 * ZHENMA_REDIS_PREFIX (zhenma:): prefix of every Redis key, so deployments (and
   tests) can share one Redis.
+* ZHENMA_REDIS_CLUSTER (off): ``1``/``true``/``yes``/``on`` when ZHENMA_REDIS_URL is
+  a node of a Redis Cluster (a cluster-mode or managed cluster Redis); the prefix
+  must then hold a hash tag, e.g. ``{zhenma}:``, so every key lands in one slot
+  (``verify_api.redis_link.Keys`` says why).
 * ZHENMA_REDIS_TIMEOUT (0.25): seconds a Redis call may take before the service
   answers degraded from the database.
 * ZHENMA_REDIS_RETRY_SECONDS (5): after Redis failed, seconds before it is tried again.
@@ -101,6 +105,22 @@ def _float(text: str) -> float:
     return float(text)
 
 
+def _bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("give 1, true, yes, on or 0, false, no, off")
+
+
+def hash_tag(key: str) -> str | None:
+    """The part of a key Redis Cluster hashes: between the first ``{`` and the next ``}``."""
+    start = key.find("{")
+    end = key.find("}", start + 1) if start >= 0 else -1
+    return key[start + 1 : end] if end > start + 1 else None
+
+
 _SECRET = ("keyring_password", "ip_salt", "order_secret", "hq_webhook_secret")
 
 
@@ -114,6 +134,7 @@ class Settings:
     verify_base: str
     workers: int
     redis_prefix: str = "zhenma:"
+    redis_cluster: bool = False
     redis_timeout: float = 0.25
     redis_retry_seconds: float = 5.0
     max_body: int = 4096
@@ -231,6 +252,14 @@ def _verify_settings(env: Mapping[str, str]) -> dict[str, Any]:
         if convert is not _str:
             _positive(env_name, value)
         values[field_name] = value
+    values["redis_cluster"] = _maybe(env, "ZHENMA_REDIS_CLUSTER", _bool, False)
+    if values["redis_cluster"] and hash_tag(values["redis_prefix"]) is None:
+        # Without a tag in the prefix one scan's keys would land in different slots,
+        # and the cluster refuses the scan script (CROSSSLOT).
+        raise ConfigError(
+            f"ZHENMA_REDIS_PREFIX={values['redis_prefix']!r}: with ZHENMA_REDIS_CLUSTER it"
+            " must hold a hash tag, e.g. '{zhenma}:', so every key lands in one slot"
+        )
     values["ip_salt"] = _maybe(env, "ZHENMA_IP_SALT", _str, None)
     values["proxy_hops"] = _maybe(env, "ZHENMA_PROXY_HOPS", _int, 0)
     if values["proxy_hops"] < 0:
