@@ -287,14 +287,16 @@ return 1
 def redis_flagger(client, keys) -> Callable[[list[str], list[tuple[str, str]]], None]:
     """Tell Redis, where the hot path reads them, which codes are clones (field ``s``)
     and where codes were first checked (``fp``); only codes Redis knows."""
+    from verify_api.redis_link import queue_script
+
     script = client.register_script(_FLAG)
 
     def flag(serials: list[str], firsts: list[tuple[str, str]] = ()) -> None:
         pipe = client.pipeline(transaction=False)
         for serial in serials:
-            script(keys=[keys.code(serial)], args=["clone"], client=pipe)
+            queue_script(pipe, script, [keys.code(serial)], ["clone"])
         for serial, region in firsts:
-            script(keys=[keys.code(serial)], args=[region], client=pipe)
+            queue_script(pipe, script, [keys.code(serial)], [region])
         pipe.execute()
 
     return flag

@@ -7,6 +7,7 @@ in-memory cache time (``ZHENMA_METADATA_SECONDS``).
 
 from sqlalchemy.orm import Session
 
+from zhenma.config import Settings
 from zhenma.db.models import Activation, Batch
 from zhenma.errors import Invalid, NotFound
 
@@ -31,15 +32,17 @@ def activate(session: Session, batch_id: int, first: int | None, last: int | Non
     return row
 
 
-def forget_cached(redis_url: str | None, prefix: str, batch_id: int) -> bool:
+def forget_cached(settings: Settings, batch_id: int) -> bool:
     """Drop Redis's copy of the batch's facts; False when Redis was not reachable."""
-    if not redis_url:
+    if not settings.redis_url:
         return True
     from .redis_link import Keys, RedisError, RedisLink
 
-    link = RedisLink(redis_url, timeout=2.0, retry_seconds=0)
+    link = RedisLink(
+        settings.redis_url, timeout=2.0, retry_seconds=0, cluster=settings.redis_cluster
+    )
     try:
-        link.client.delete(Keys(prefix).batch(batch_id))
+        link.client.delete(Keys(settings.redis_prefix).batch(batch_id))
         return True
     except RedisError:
         return False

@@ -32,12 +32,10 @@ def worker(app: AppContext, drain: bool, timeout: float | None) -> None:
     """Store scans from the Redis stream in the database (with ZHENMA_REDIS_URL), place
     and judge them for alerts, deliver dispatch events to the order system (with
     ZHENMA_ORDER_URL) and alerts to HQ's webhook (with ZHENMA_HQ_WEBHOOK_URL)."""
-    import redis as redis_py
-
     from alerts import worker as alert_worker
     from distribution import delivery
 
-    from .redis_link import RedisLink
+    from .redis_link import RedisLink, connect
     from .worker import Writer
 
     settings = app.settings
@@ -48,11 +46,12 @@ def worker(app: AppContext, drain: bool, timeout: float | None) -> None:
     outbox = delivery.start(settings, app.db)  # a thread; None without an order system
     if outbox:
         click.echo(f"worker: delivering dispatch events to {settings.order_url}", err=True)
-    flagger = redis_py.Redis.from_url(settings.redis_url) if settings.redis_url else None
+    url, cluster = settings.redis_url, settings.redis_cluster
+    flagger = connect(url, cluster=cluster) if url else None
     # Places, alerts, HQ's webhook: threads; with --drain, judged below once stored.
     side = [] if drain else alert_worker.start(settings, app.db, flagger)
     if settings.redis_url:
-        link = RedisLink(settings.redis_url, timeout=5.0, retry_seconds=0)
+        link = RedisLink(url, timeout=5.0, retry_seconds=0, cluster=cluster)
         writer = Writer(settings, app.db, link)
         click.echo(f"worker {writer.consumer}: storing scans from {writer.keys.stream}", err=True)
         writer.run(lambda: bool(stopping), drain=drain, timeout=timeout)
@@ -82,7 +81,7 @@ def batch_activate(app: AppContext, batch_id: int, first: int | None, last: int 
         row = activation.activate(s, batch_id, first, last)
         first, last = row.first_index, row.last_index
     settings = app.settings
-    if not activation.forget_cached(settings.redis_url, settings.redis_prefix, batch_id):
+    if not activation.forget_cached(settings, batch_id):
         click.secho(
             "warning: Redis unreachable; the service sees the activation when its cache expires",
             fg="yellow",

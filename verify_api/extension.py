@@ -28,7 +28,12 @@ class Parts:
         self.db = Database.from_settings(settings)
         self.keys = Keys(settings.redis_prefix)
         self.link = (
-            RedisLink(settings.redis_url, settings.redis_timeout, settings.redis_retry_seconds)
+            RedisLink(
+                settings.redis_url,
+                settings.redis_timeout,
+                settings.redis_retry_seconds,
+                cluster=settings.redis_cluster,
+            )
             if settings.redis_url
             else None
         )

@@ -9,8 +9,9 @@ writer) keeps using redis-py.
 One connection per thread, made lazily and again after a fork or any error (a
 reply cut by a timeout leaves the connection unusable, so it is dropped). Errors
 are raised as redis-py's exceptions, so callers handle one family. TLS
-(``rediss://``) is not spoken here: ``available`` is then False and the caller
-uses redis-py.
+(``rediss://``) is not spoken here, nor Redis Cluster (one socket to one node
+cannot follow MOVED and ASK redirects when slots move): ``available`` is then
+False and the caller uses redis-py.
 """
 
 import hashlib
@@ -24,8 +25,8 @@ from redis.connection import parse_url
 
 
 class ScriptChannel:
-    def __init__(self, url: str, timeout: float, source: str):
-        self.available = not url.startswith("rediss://")
+    def __init__(self, url: str, timeout: float, source: str, cluster: bool = False):
+        self.available = not cluster and not url.startswith("rediss://")
         self.options = parse_url(url) if self.available else {}
         self.timeout = timeout
         self.source = source.encode()

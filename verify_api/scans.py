@@ -198,7 +198,9 @@ class RedisStore:
             .replace("__MIN_KM__", repr(float(settings.suspect_min_km)))
         )
         self._script = link.client.register_script(source)
-        self._channel = ScriptChannel(link.url, settings.redis_timeout, source)
+        # Without the channel (TLS, a cluster) the script goes through redis-py, which
+        # routes it by its keys' slot and follows a cluster's redirects.
+        self._channel = ScriptChannel(link.url, settings.redis_timeout, source, link.cluster)
 
     def close(self) -> None:
         self._channel.close()

@@ -32,7 +32,7 @@ from zhenma.config import Settings
 from zhenma.db import Database
 from zhenma.db.models import CodeState, Scan
 
-from .redis_link import Keys, RedisError, RedisLink
+from .redis_link import Keys, RedisError, RedisLink, queue_script
 from .scans import dialect_insert, from_ms, to_ms
 
 log = logging.getLogger("zhenma.worker")
@@ -325,11 +325,10 @@ class Writer:
         pipe = self.redis.pipeline(transaction=False)
         for r in rows:
             if r.counted:
-                self._sync(
-                    keys=[self.keys.synced(r.id), self.keys.code(r.serial)],
-                    args=[to_ms(_utc(r.scanned_at)), r.lat if r.lat is not None else "",
-                          r.lng if r.lng is not None else "", r.reason or ""],
-                    client=pipe,
+                queue_script(
+                    pipe, self._sync, [self.keys.synced(r.id), self.keys.code(r.serial)],
+                    [to_ms(_utc(r.scanned_at)), r.lat if r.lat is not None else "",
+                     r.lng if r.lng is not None else "", r.reason or ""],
                 )  # fmt: skip
         pipe.execute()
         with self.db.session() as s:

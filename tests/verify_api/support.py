@@ -1,6 +1,9 @@
 """Helpers of the verification service's tests (fixtures are in conftest.py)."""
 
 import os
+import socket
+import subprocess
+import time
 from dataclasses import dataclass
 
 from codegen import batches
@@ -45,7 +48,7 @@ def issue(db, keyring, settings: Settings, count: int = 40, gtin: str = GTIN, ac
 
 def drain(settings: Settings, db, consumer: str = "test-writer") -> Writer:
     """Run a writer in this process until every scan in the stream is stored."""
-    link = RedisLink(settings.redis_url, timeout=5, retry_seconds=0)
+    link = RedisLink(settings.redis_url, timeout=5, retry_seconds=0, cluster=settings.redis_cluster)
     writer = Writer(settings, db, link, consumer=consumer)
     writer.run(lambda: False, drain=True, timeout=60)
     link.close()
@@ -54,7 +57,7 @@ def drain(settings: Settings, db, consumer: str = "test-writer") -> Writer:
 
 def ready(settings: Settings, db) -> None:
     """What a running writer does first: mark the (empty) Redis state as complete."""
-    link = RedisLink(settings.redis_url, timeout=5, retry_seconds=0)
+    link = RedisLink(settings.redis_url, timeout=5, retry_seconds=0, cluster=settings.redis_cluster)
     w = Writer(settings, db, link)
     w.ensure_group()
     w.seed()
@@ -69,3 +72,22 @@ def make_app(settings: Settings):
 
 def verify(client, code: str, **extra):
     return client.post("/api/v1/verify", json={"code": code, **extra})
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, proc: subprocess.Popen, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"process exited early: {proc.stderr.read()}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"nothing listens on {port}")
