@@ -7,7 +7,6 @@ answering, Redis killed and restarted, Redis unreachable, Redis emptied.
 
 import json
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -17,7 +16,7 @@ import redis
 from sqlalchemy import func, select
 
 from tests.conftest import Runner
-from tests.verify_api.support import drain, make_app, ready, verify
+from tests.verify_api.support import drain, free_port, make_app, ready, verify, wait_for_port
 from verify_api.redis_link import RedisLink
 from verify_api.worker import Writer
 from zhenma.db.models import CodeState, Scan
@@ -36,25 +35,6 @@ def scan_rows(db) -> tuple[int, int]:
 def counted_total(db) -> int:
     with db.session() as s:
         return s.scalar(select(func.coalesce(func.sum(CodeState.scan_count), 0)))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, proc: subprocess.Popen, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"process exited early: {proc.stderr.read()}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError(f"nothing listens on {port}")
 
 
 def redis_env(env: dict, s) -> dict:
