@@ -9,7 +9,8 @@ is counted and stored in one database transaction, and the primary key of
 
 import json
 import math
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.resources import files
 
@@ -34,12 +35,23 @@ def dialect_insert(db: Database, model):
     return (postgresql if db.engine.dialect.name == "postgresql" else sqlite).insert(model)
 
 
+def new_key() -> str:
+    """A scan's own key (``scans.scan_key``): 96 random bits, made where the scan is answered."""
+    return secrets.token_urlsafe(12)
+
+
 @dataclass(frozen=True)
 class ScanRecord:
-    """A scan as it is stored: no raw IP, nothing secret."""
+    """A scan as it is stored: no raw IP, nothing secret.
+
+    ``key`` names this one scan wherever it is stored: when the scan script's reply
+    is lost (a timeout after Redis ran it) the scan is both in the stream and
+    written straight to the database, and the unique ``scans.scan_key`` keeps one.
+    """
 
     serial: str
     at: datetime
+    key: str = field(default_factory=new_key)
     verdict: str = ""  # decided by the counting step for counted scans
     reason: str | None = None
     batch_id: int | None = None
@@ -55,7 +67,8 @@ class ScanRecord:
         """The record as the stream carries it (``worker.row_of`` reads it back)."""
         return json.dumps(
             [self.serial, to_ms(self.at), counted, self.hidden_code_given, self.batch_id,
-             self.item_index, self.ip_prefix, self.ip_hash, self.user_agent, self.lat, self.lng],
+             self.item_index, self.ip_prefix, self.ip_hash, self.user_agent, self.lat, self.lng,
+             self.key],
             ensure_ascii=False,
             separators=(",", ":"),
         )  # fmt: skip
@@ -122,8 +135,12 @@ class DatabaseStore:
             if counted:
                 facts = self._count(s, rec)
                 verdict, reason = facts.verdict, facts.suspect_reason
-            s.add(
-                Scan(
+            # ON CONFLICT: the writer may have stored this very scan from the stream
+            # already (a Redis reply lost after Redis ran the script).
+            s.execute(
+                dialect_insert(self.db, Scan)
+                .values(
+                    scan_key=rec.key,
                     serial=rec.serial,
                     batch_id=rec.batch_id,
                     item_index=rec.item_index,
@@ -139,6 +156,7 @@ class DatabaseStore:
                     lng=rec.lng,
                     redis_synced=synced,
                 )
+                .on_conflict_do_nothing()
             )
         return facts
 

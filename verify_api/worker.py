@@ -26,7 +26,7 @@ from collections.abc import Callable
 from datetime import UTC
 from importlib.resources import files
 
-from sqlalchemy import case, func, select, text, update
+from sqlalchemy import bindparam, case, func, select, text, update
 
 from zhenma.config import Settings
 from zhenma.db import Database
@@ -59,9 +59,12 @@ def _int(value: bytes | None) -> int | None:
 
 def row_of(entry_id: bytes, f: dict[bytes, bytes]) -> dict:
     """A ``scans`` row from a stream entry (``scans.ScanRecord.payload``)."""
-    serial, ms, counted, hidden, batch, index, prefix, hashed, agent, lat, lng = json.loads(f[b"d"])
+    serial, ms, counted, hidden, batch, index, prefix, hashed, agent, lat, lng, *rest = json.loads(
+        f[b"d"]
+    )
     return {
         "stream_id": entry_id.decode(),
+        "scan_key": rest[0] if rest else None,  # entries written before scan keys have none
         "serial": serial,
         "batch_id": batch,
         "item_index": index,
@@ -82,7 +85,8 @@ def row_of(entry_id: bytes, f: dict[bytes, bytes]) -> dict:
 # On PostgreSQL a batch is one statement over arrays (unnest): its text never
 # changes, so neither SQLAlchemy nor psycopg re-parses a long VALUES list per batch.
 _SCAN_COLUMNS = (
-    ("stream_id", "text"), ("serial", "text"), ("batch_id", "int4"), ("item_index", "int8"),
+    ("stream_id", "text"), ("scan_key", "text"), ("serial", "text"), ("batch_id", "int4"),
+    ("item_index", "int8"),
     ("verdict", "text"), ("reason", "text"), ("scanned_at", "timestamptz"), ("counted", "bool"),
     ("hidden_code_given", "bool"), ("ip_prefix", "text"), ("ip_hash", "text"),
     ("user_agent", "text"), ("lat", "float8"), ("lng", "float8"), ("redis_synced", "bool"),
@@ -105,8 +109,13 @@ def _columns(rows: list[dict], columns) -> dict[str, list]:
     return {name: [r[name] for r in rows] for name, _ in columns}
 
 
-_PG_SCANS = text(
-    _unnest("scans", _SCAN_COLUMNS) + " ON CONFLICT (stream_id) DO NOTHING RETURNING stream_id"
+_PG_SCANS = text(_unnest("scans", _SCAN_COLUMNS) + " ON CONFLICT DO NOTHING RETURNING stream_id")
+# A stream entry whose scan is already stored directly (its Redis reply was lost, so
+# the web worker wrote it too): Redis counted it, so the direct row needs no syncing.
+_TWINS = (
+    update(Scan)
+    .where(Scan.scan_key == bindparam("key"), Scan.stream_id.is_(None))
+    .values(stream_id=bindparam("entry"), redis_synced=True)
 )
 _PG_STATES = text(
     _unnest("code_states", _STATE_COLUMNS) + " ON CONFLICT (serial) DO UPDATE SET"
@@ -204,10 +213,17 @@ class Writer:
             else:
                 stmt = (
                     dialect_insert(self.db, Scan)
-                    .on_conflict_do_nothing(index_elements=["stream_id"])
+                    .on_conflict_do_nothing()  # stream_id or scan_key seen before
                     .returning(Scan.stream_id)
                 )
                 inserted = set(conn.execute(stmt, rows).scalars())
+            twins = [
+                {"key": r["scan_key"], "entry": r["stream_id"]}
+                for r in rows
+                if r["stream_id"] not in inserted and r["scan_key"]
+            ]
+            if twins:
+                conn.execute(_TWINS.execution_options(synchronize_session=False), twins)
             fresh = [r for r in rows if r["counted"] and r["stream_id"] in inserted]
             self._advance_states(conn, fresh)
 
@@ -355,13 +371,17 @@ class Writer:
                     self.ensure_group()
                     group_ready = True
                 done = 0
-                if drain or time.monotonic() >= next_upkeep:
+                upkeep = drain or time.monotonic() >= next_upkeep
+                if upkeep:
                     self.seed()
-                    done += self.sync_direct()
-                    next_upkeep = time.monotonic() + UPKEEP_SECONDS
                 done += self.claim()
                 read = self.read(block_ms=200 if drain else 2000)
                 done += read
+                if upkeep:
+                    # After reading: a direct scan whose twin is in the stream (its Redis
+                    # reply was lost) is then marked synced, not counted in Redis again.
+                    done += self.sync_direct()
+                    next_upkeep = time.monotonic() + UPKEEP_SECONDS
                 if drain and not done and not self._recover and self.pending() == 0:
                     return
                 if 0 < read < self.settings.worker_batch and not drain:

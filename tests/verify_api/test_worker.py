@@ -8,6 +8,7 @@ answering, Redis killed and restarted, Redis unreachable, Redis emptied.
 import json
 import signal
 import subprocess
+import threading
 import time
 import urllib.request
 
@@ -17,7 +18,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import Runner
 from tests.verify_api.support import drain, free_port, make_app, ready, verify, wait_for_port
-from verify_api.redis_link import RedisLink
+from verify_api.redis_link import Keys, RedisLink
 from verify_api.worker import Writer
 from zhenma.db.models import CodeState, Scan
 
@@ -252,3 +253,52 @@ def test_redis_that_lost_its_data_is_reseeded_from_the_database(rapp, redis_sett
     assert warm.get_json()["scan_count"] == 5
     assert warm.get_json()["verdict"] == "genuine_checked_before"
     client.close()
+
+
+BUSY_600_MS = """
+local t0 = redis.call('TIME')
+while true do
+  local t = redis.call('TIME')
+  if (t[1] - t0[1]) * 1000000 + (t[2] - t0[2]) > 600000 then return 1 end
+end
+"""
+
+
+def test_a_redis_reply_lost_after_redis_ran_the_scan_stores_it_once(
+    private_redis, settings, db, issued
+):
+    """Redis runs the scan script but its reply comes after the web worker gave up: the
+    scan is then in the stream *and* written straight to the database. It must be
+    stored once, counted once in the database, and not added to Redis's count again."""
+    s = settings.with_(redis_url=private_redis.url, redis_timeout=0.2, redis_retry_seconds=0.05)
+    ready(s, db)
+    app = make_app(s)
+    c = app.test_client()
+    serial = issued.items[0].serial
+    assert verify(c, serial).get_json()["scan_count"] == 1
+    drain(s, db)
+    client = redis.Redis.from_url(private_redis.url)
+    # Keep Redis busy for 0.6 s: the scan's script waits behind this one, the web
+    # worker gives up after 0.2 s, and Redis runs the scan afterwards all the same.
+    busy = threading.Thread(target=client.eval, args=(BUSY_600_MS, 0))
+    busy.start()
+    time.sleep(0.05)
+    late = c.post("/api/v1/verify", json={"code": serial}, headers={"User-Agent": "lost-reply"})
+    assert late.status_code == 200
+    assert late.headers["X-Zhenma-Degraded"] == "redis-unavailable"
+    busy.join()
+    time.sleep(0.2)
+    assert client.hget(Keys(s.redis_prefix).code(serial), "n") == b"2"
+    assert client.xlen(Keys(s.redis_prefix).stream) == 1
+    drain(s, db)
+    with db.session() as session:
+        rows = session.scalars(select(Scan).where(Scan.user_agent == "lost-reply")).all()
+        assert len(rows) == 1  # the stream's twin was recognised by its scan key
+        assert rows[0].stream_id is not None and rows[0].redis_synced  # Redis counted it
+        assert session.get(CodeState, serial).scan_count == 2
+    time.sleep(0.1)  # the breaker's retry time
+    again = verify(c, serial)
+    assert "X-Zhenma-Degraded" not in again.headers
+    assert again.get_json()["scan_count"] == 3  # not 4: the lost reply's scan counted once
+    client.close()
+    app.extensions["zhenma.verify"].close()

@@ -154,6 +154,10 @@ class Scan(Base):
     __tablename__ = "scans"
     __table_args__ = (
         UniqueConstraint("stream_id"),
+        # Made by the web worker for each scan: a scan whose Redis call timed out
+        # after Redis ran it reaches the database twice (the stream, and the direct
+        # fallback), and this key stores it once (``verify_api.scans``).
+        Index("uq_scans_scan_key", "scan_key", unique=True),
         # Partial: only the few scans still to be added to Redis are in it, so the
         # stream's inserts (the many) do not pay for it.
         Index(
@@ -173,6 +177,7 @@ class Scan(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     stream_id: Mapped[str | None] = mapped_column(String(40))
+    scan_key: Mapped[str | None] = mapped_column(String(24))
     serial: Mapped[str] = mapped_column(String(64), index=True)
     batch_id: Mapped[int | None] = mapped_column(Integer)
     item_index: Mapped[int | None] = mapped_column(BigInteger)
