@@ -58,8 +58,7 @@ VERIFY = "/api/v1/verify"
 
 LEDGER = Ledger(FOLDER)
 atexit.register(LEDGER.close)
-_PROCESS = secrets.token_hex(3)  # tags are unique across Locust processes
-_SEQUENCE = itertools.count(1)
+_tags: dict = {}  # per process: a random prefix and a counter (see new_tag)
 _supply: dict | None = None
 
 
@@ -71,13 +70,26 @@ def supply() -> dict:
 
 
 def new_tag() -> str:
-    return f"{_PROCESS}.{next(_SEQUENCE)}"
+    """A tag no other request of the run carries: a per-process prefix and a counter.
+
+    ``--processes`` forks after this module is imported, so the prefix (and the
+    random generator's state) are made anew in each process that uses them.
+    """
+    if _tags.get("pid") != os.getpid():
+        random.seed()
+        _tags.update(pid=os.getpid(), prefix=secrets.token_hex(4), sequence=itertools.count(1))
+    return f"{_tags['prefix']}.{next(_tags['sequence'])}"
 
 
 def address() -> str:
     """A client address in 198.18.0.0/15 (benchmarking), never .0 or .255."""
     n = random.randrange(1 << 17)
     return f"198.{18 + (n >> 16)}.{(n >> 8) & 255}.{max(1, min(254, n & 255))}"
+
+
+@events.init.add_listener
+def _own_random(**_kwargs):
+    random.seed()  # each process (``--processes`` forks) draws its own addresses and codes
 
 
 @events.quitting.add_listener
