@@ -27,7 +27,8 @@ Every consumer looks like its own client: it sends its own ``X-Forwarded-For``
 (the stack runs with ``ZHENMA_PROXY_HOPS=1``) and becomes a new phone, with a new
 address, every few scans; without that, the per-client hidden-code throttle would
 lock everyone out, as all requests come from 127.0.0.1. Addresses are from
-198.18.0.0/15, the range set aside for benchmarks; they only travel in a header.
+198.18.0.0/15, the range set aside for benchmarks (consumers 198.18/16, the guesser
+in 198.19/16); they only travel in a header.
 
 ``HelloUser`` (for ``--target hello`` only) posts the same request to the hello-world.
 """
@@ -82,9 +83,10 @@ def new_tag() -> str:
 
 
 def address() -> str:
-    """A client address in 198.18.0.0/15 (benchmarking), never .0 or .255."""
-    n = random.randrange(1 << 17)
-    return f"198.{18 + (n >> 16)}.{(n >> 8) & 255}.{max(1, min(254, n & 255))}"
+    """A consumer's address in 198.18.0.0/16 (for benchmarks), never .0 or .255; the
+    guesser's is in 198.19.0.0/16, so no consumer ever shares its throttled address."""
+    n = random.randrange(1 << 16)
+    return f"198.18.{n >> 8}.{max(1, min(254, n & 255))}"
 
 
 @events.init.add_listener
