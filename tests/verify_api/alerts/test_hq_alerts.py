@@ -12,9 +12,9 @@ import pytest
 from alerts import queries
 from alerts.worker import start
 from distribution import outbox
+from load.order_system import OrderSystem
 from tests.verify_api.alerts.helpers import BEIJING, CHENGDU, judge, scan
 from tests.verify_api.alerts.test_alert_rules import ship
-from load.order_system import OrderSystem
 
 pytestmark = [
     pytest.mark.parametrize("database_url", ["postgresql"], indirect=True),

@@ -18,9 +18,9 @@ import pytest
 from sqlalchemy import select
 
 from distribution import delivery, outbox
+from load.order_system import OrderSystem
 from tests.conftest import Runner
 from tests.verify_api.dispatch.chain import dispatch
-from load.order_system import OrderSystem
 from zhenma.db.models import OutboxEvent
 
 # The rule logic is the same on both databases; PostgreSQL runs the tests that lean on

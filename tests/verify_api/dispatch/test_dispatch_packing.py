@@ -123,3 +123,23 @@ def test_racing_devices_cannot_both_move_the_same_carton(app, chain, db):
     assert statuses == [201] + [409] * 7
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(Dispatch)) == 1
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_dispatch_does_not_wait_for_rows_that_only_point_at_the_product(app, chain, db):
+    """The analyst's open transaction holds a key-share lock on the product (its new
+    alert's foreign key): a dispatch of that product goes through meanwhile."""
+    from sqlalchemy import text
+
+    pool = ThreadPoolExecutor(1)
+    with db.engine.connect() as other:
+        tx = other.begin()
+        other.execute(text("SELECT id FROM products FOR KEY SHARE"))  # what an FK insert takes
+        try:
+            sent = pool.submit(
+                dispatch, app.test_client(), chain, "HQ", chain.scan(chain.carton(3), "ZD")
+            )
+            assert sent.result(timeout=10).status_code == 201
+        finally:
+            tx.rollback()  # frees a dispatch that did wait, so the test ends either way
+            pool.shutdown()
