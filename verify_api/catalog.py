@@ -170,8 +170,8 @@ class Catalog:
         if self.link is not None and self.link.available():
             try:
                 self.link.client.delete(self.keys.batch(batch_id))
-            except RedisError:
-                self.link.failed()
+            except RedisError as exc:
+                self.link.failed(exc)
 
     def product(self, gtin: str) -> ProductInfo | None:
         found = self._products.get(gtin)
@@ -192,16 +192,16 @@ class Catalog:
                 raw = link.client.get(key)
                 if raw is not None:
                     return None if raw == b"-" else decode(raw)
-            except RedisError:
-                link.failed()
+            except RedisError as exc:
+                link.failed(exc)
         value = load()
         if link is not None and link.available():
             try:
                 # "-" remembers "no such batch" as well, for a shorter time.
                 ttl = self.redis_seconds if value is not None else max(1, self.redis_seconds // 6)
                 link.client.set(key, encode(value) if value is not None else "-", ex=ttl)
-            except RedisError:
-                link.failed()
+            except RedisError as exc:
+                link.failed(exc)
         return value
 
     def secrets(self, info: BatchInfo) -> BatchSecrets:

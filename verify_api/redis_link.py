@@ -94,6 +94,9 @@ def queue_script(pipe, script: Script, keys: list, args: list) -> None:
         script(keys=keys, args=args, client=pipe)
 
 
+SLOW_CALLS = 3  # timeouts in a row that open the breaker (``RedisLink.failed``)
+
+
 class RedisLink:
     def __init__(self, url: str, timeout: float, retry_seconds: float, cluster: bool = False):
         self.url = url
@@ -101,12 +104,30 @@ class RedisLink:
         self.retry_seconds = retry_seconds
         self.client = connect(url, cluster=cluster, timeout=timeout)
         self._down_until = 0.0
+        self._slow = 0  # timeouts in a row
 
     def available(self) -> bool:
         return time.monotonic() >= self._down_until
 
-    def failed(self) -> None:
+    def failed(self, exc: Exception | None = None) -> None:
+        """A call failed: leave Redis alone for ``retry_seconds``.
+
+        A timeout alone opens the breaker only when it is the ``SLOW_CALLS``-th in a
+        row. At saturation one call now and then waits past the timeout (its thread
+        waited for a core, Redis for its turn); opening the breaker for it sent that
+        web worker to the database, the slower path, for seconds, which fed the
+        overload it came from (``load/run.sh --shape peak``: 900 down to 100-230
+        req/s). A refused or reset connection opens it at once.
+        """
+        if isinstance(exc, redis.TimeoutError):
+            self._slow += 1
+            if self._slow < SLOW_CALLS:
+                return
+        self._slow = 0
         self._down_until = time.monotonic() + self.retry_seconds
+
+    def succeeded(self) -> None:
+        self._slow = 0
 
     def close(self) -> None:
         self.client.close()

@@ -33,6 +33,7 @@ class ScriptChannel:
         self.sha = hashlib.sha1(self.source).hexdigest()  # noqa: S324  (Redis names scripts by SHA-1)
         self._local = threading.local()
         self._open: set = set()  # every thread's connection, so ``close`` can close them all
+        self._generation = 0  # raised by ``close``: other threads' connections are then old
         self._lock = threading.Lock()
 
     def _connect(self):
@@ -45,7 +46,7 @@ class ScriptChannel:
             sock = socket.create_connection((o.get("host", "localhost"), o.get("port", 6379)),
                                             timeout=self.timeout)  # fmt: skip
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        conn = (sock, hiredis.Reader(), os.getpid())
+        conn = (sock, hiredis.Reader(), os.getpid(), self._generation)
         self._local.conn = conn
         with self._lock:
             self._open.add(conn)
@@ -57,7 +58,7 @@ class ScriptChannel:
         return conn
 
     def _call(self, conn, args):
-        sock, reader, _ = conn
+        sock, reader = conn[0], conn[1]
         sock.sendall(hiredis.pack_command(args))
         while True:
             reply = reader.gets()
@@ -80,16 +81,18 @@ class ScriptChannel:
             conn[0].close()
 
     def close(self) -> None:
-        """Close every thread's connection (the app is shutting down)."""
+        """Close every thread's connection (shutting down, or Redis restarted): each
+        thread makes a new one at its next call."""
         with self._lock:
             conns, self._open = self._open, set()
+            self._generation += 1
         for conn in conns:
             conn[0].close()
 
     def evalsha(self, keys: list, args: list):
         conn = getattr(self._local, "conn", None)
         try:
-            if conn is None or conn[2] != os.getpid():
+            if conn is None or conn[2] != os.getpid() or conn[3] != self._generation:
                 conn = self._connect()
             try:
                 return self._call(conn, ("EVALSHA", self.sha, len(keys), *keys, *args))
@@ -98,7 +101,10 @@ class ScriptChannel:
                     raise
                 self._call(conn, ("SCRIPT", "LOAD", self.source))
                 return self._call(conn, ("EVALSHA", self.sha, len(keys), *keys, *args))
-        except OSError as exc:  # timeouts, refused, reset: the connection is unusable now
+        except TimeoutError as exc:  # a reply may still come: the connection is unusable now
+            self._drop()
+            raise redis.TimeoutError(str(exc)) from None
+        except OSError as exc:  # refused, reset: the connection is unusable now
             self._drop()
             raise redis.ConnectionError(str(exc)) from None
         except redis.ResponseError:

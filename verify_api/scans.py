@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.resources import files
 
+import redis
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -263,9 +264,15 @@ class Recorder:
         if self.link.available():
             try:
                 result = self.redis.record(rec, counted)
+                self.link.succeeded()
                 if result is not _COLD:
                     return result, None
                 degraded = "redis-cold"
-            except RedisError:
-                self.link.failed()
+            except RedisError as exc:
+                self.link.failed(exc)
+                if not isinstance(exc, redis.TimeoutError):
+                    # Redis may have restarted: every thread's connection is stale, so
+                    # drop them all now rather than let each fail once, later, and
+                    # open the breaker again (seconds of degraded answers each time).
+                    self.redis.close()
         return self.database.record(rec, counted, synced=False), degraded

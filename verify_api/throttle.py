@@ -70,8 +70,8 @@ class RedisThrottle:
                 pipe.get(key)
                 pipe.ttl(key)
             code_n, code_ttl, client_n, client_ttl = pipe.execute()
-        except RedisError:
-            self.link.failed()
+        except RedisError as exc:
+            self.link.failed(exc)
             return 0  # fail open: see the module docstring
         wait = 0
         pairs = ((code_n, code_ttl, self.limits[0]), (client_n, client_ttl, self.limits[1]))
@@ -90,5 +90,5 @@ class RedisThrottle:
                 # Each wrong try extends the window, so a slow guesser stays locked.
                 pipe.expire(key, self.lock_seconds)
             pipe.execute()
-        except RedisError:
-            self.link.failed()
+        except RedisError as exc:
+            self.link.failed(exc)

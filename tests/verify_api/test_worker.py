@@ -11,6 +11,7 @@ import subprocess
 import threading
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
@@ -301,4 +302,61 @@ def test_a_redis_reply_lost_after_redis_ran_the_scan_stores_it_once(
     assert "X-Zhenma-Degraded" not in again.headers
     assert again.get_json()["scan_count"] == 3  # not 4: the lost reply's scan counted once
     client.close()
+    app.extensions["zhenma.verify"].close()
+
+
+def _slow_scan(client, c, serial: str):
+    """One scan while Redis is busy for 0.6 s: its reply comes after the 0.2 s timeout."""
+    busy = threading.Thread(target=client.eval, args=(BUSY_600_MS, 0))
+    busy.start()
+    time.sleep(0.05)
+    answer = verify(c, serial)
+    busy.join()
+    return answer
+
+
+def test_one_slow_redis_call_does_not_send_the_worker_to_the_database(
+    private_redis, settings, db, issued
+):
+    """A timeout now and then is load, not an outage: only three in a row open the breaker."""
+    s = settings.with_(redis_url=private_redis.url, redis_timeout=0.2, redis_retry_seconds=60)
+    ready(s, db)
+    app = make_app(s)
+    c = app.test_client()
+    client = redis.Redis.from_url(private_redis.url)
+    serial = issued.items[0].serial
+    assert "X-Zhenma-Degraded" not in verify(c, serial).headers  # keys opened, caches warm
+    for _ in range(2):
+        assert _slow_scan(client, c, serial).headers["X-Zhenma-Degraded"] == "redis-unavailable"
+        assert "X-Zhenma-Degraded" not in verify(c, serial).headers  # the next one uses Redis
+    for _ in range(3):
+        assert _slow_scan(client, c, serial).headers["X-Zhenma-Degraded"] == "redis-unavailable"
+    # Three in a row: the breaker is open, Redis is left alone (60 s here).
+    assert verify(c, serial).headers["X-Zhenma-Degraded"] == "redis-unavailable"
+    client.close()
+    app.extensions["zhenma.verify"].close()
+
+
+def test_after_a_redis_restart_every_thread_reconnects_at_once(private_redis, settings, db, issued):
+    """Each web thread has its own connection: after a restart all are stale. The first
+    failure drops them all, so the breaker opens once, not once per thread."""
+    s = settings.with_(redis_url=private_redis.url, redis_retry_seconds=0.3)
+    ready(s, db)
+    app = make_app(s)
+    threads = 4
+    barrier = threading.Barrier(threads)
+
+    def scan_together(item) -> str | None:
+        barrier.wait()  # all four at once: each on its own pool thread, its own connection
+        return verify(app.test_client(), item.serial).headers.get("X-Zhenma-Degraded")
+
+    items = issued.items[:threads]
+    with ThreadPoolExecutor(threads) as pool:
+        assert list(pool.map(scan_together, items)) == [None] * threads
+        private_redis.kill()
+        private_redis.start()
+        first = pool.submit(lambda: verify(app.test_client(), items[0].serial)).result()
+        assert first.headers["X-Zhenma-Degraded"] == "redis-unavailable"  # a stale connection
+        time.sleep(0.5)  # the breaker's retry time
+        assert list(pool.map(scan_together, items)) == [None] * threads
     app.extensions["zhenma.verify"].close()
