@@ -15,6 +15,7 @@ neighbouring province is nearer than any town of the right one.
 
 import math
 import re
+from functools import cache
 
 from . import GPS, UNKNOWN, Place, cities, geonames
 
@@ -28,6 +29,11 @@ _ALIASES = {
     "daxinganling": "CN-232700", "tulufan": "CN-650400", "kezilesu": "CN-653000",
     "kelamayi": "CN-650200", "lupanshui": "CN-520200", "deqen": "CN-533400", "aba": "CN-513200",
 }  # fmt: skip
+
+
+@cache
+def _seats() -> geonames.Index:
+    return geonames.Index(list(cities.all_cities()))
 
 
 def _city_key(city: cities.City) -> str:
@@ -69,16 +75,11 @@ class Coordinates:
         if found is None:
             return UNKNOWN
         place, distance = found
-        # The nearest seat on a flat projection (cheap), then its true distance: within
-        # China's latitudes the two orders only differ for seats almost equally far.
-        shrink = math.cos(math.radians(lat)) ** 2
-        seat = min(
-            cities.all_cities(),
-            key=lambda c: (c.lat - lat) ** 2 + (c.lng - lng) ** 2 * shrink,
-        )
-        if geonames.km_between(lat, lng, seat.lat, seat.lng) < distance:
+        # A prefecture seat nearer than that place (seats are indexed like places).
+        seat = _seats().nearest(lat, lng, distance)
+        if seat is not None and seat[1] < distance:
             # Where towns are sparse (the west), a prefecture seat nearer than any town wins.
-            return Place(GPS, "city", seat.code, lat, lng)
+            return Place(GPS, "city", seat[0].code, lat, lng)
         if place.country != "CN":
             return Place(GPS, "country", place.country, lat, lng)
         province = cities.province_by_name().get(cities.key(place.state or ""))
