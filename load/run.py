@@ -27,7 +27,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from . import accounting, faults, seed
+from . import accounting, chart, faults, seed
 from .stack import ROOT, VENV_BIN, Stack, stop_process
 
 DEFAULT_USERS = {"steady": 300, "peak": 1200, "hello": 64}
@@ -294,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
             {k: cpu_after.get(k, 0) - cpu_before.get(k, 0) for k in cpu_after},
         )
         (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+        chart.write(out)
         print(report(summary))
         return 0 if summary["gate"]["passed"] else 1
     except KeyboardInterrupt:
@@ -354,6 +355,7 @@ def summarise(args, users, out, stack, monitor, fault, drained, started, ended, 
         "fault": window or None,
         "drain": drained,
         "timeline": accounting.timeline(requests, origin, monitor.samples),
+        "timeline_origin": origin,
     }
     problems: list[str] = []
     if not requests:

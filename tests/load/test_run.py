@@ -66,6 +66,9 @@ def test_a_short_steady_run_passes_its_gate_and_every_count_adds_up(tmp_path):
     assert (tmp_path / "run" / "locust.html").exists()
     assert (tmp_path / "run" / "locust_stats_history.csv").exists()
     assert "gate (every request)" in result.stdout and "PASSED" in result.stdout
+    lines = chart_lines(tmp_path / "run")
+    assert len(lines) == 2  # throughput and p99, one point per second of the run
+    assert all(len(line.get("points").split()) >= 15 for line in lines)
 
 
 @pytest.mark.slow
@@ -76,3 +79,13 @@ def test_the_worker_killed_mid_run_loses_no_scan_and_no_dispatch(tmp_path):
     assert fault["kind"] == "worker" and fault["recovered"]
     assert fault["start"] < fault["end"]
     assert "fault worker" in result.stdout
+    svg = (tmp_path / "run" / "chart.svg").read_text()
+    assert "fault window" in svg and len(chart_lines(tmp_path / "run")) == 2
+
+
+def chart_lines(folder: Path) -> list:
+    """The polylines of the run's chart (``load.chart``), which must be well-formed SVG."""
+    from xml.etree import ElementTree
+
+    root = ElementTree.parse(folder / "chart.svg").getroot()  # noqa: S314  (our own file)
+    return root.findall("{http://www.w3.org/2000/svg}polyline")
