@@ -20,6 +20,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -30,7 +31,7 @@ from distribution.distributors import territory
 from distribution.times import now, utc
 from zhenma.config import Settings
 from zhenma.db import Database
-from zhenma.db.models import Alert, AlertScan, Batch, CodeState, Distributor, Scan
+from zhenma.db.models import Alert, AlertScan, Batch, CodeState, Dispatch, Distributor, Scan
 from zhenma.places import Place, Resolver, cities
 
 from . import queries, rules
@@ -101,8 +102,9 @@ class Analyst:
             ]
             keys = [f"clone:{scan.serial}" for scan, _ in judged]
             clones = set(s.scalars(select(Alert.dedupe_key).where(Alert.dedupe_key.in_(keys))))
+            facts = self._facts(s, [scan for scan, _ in judged])
             for scan, place in judged:
-                flagged += self.judge(s, scan, place, clones)
+                flagged += self.judge(s, scan, place, clones, facts)
                 if (
                     place.known
                     and scan.verdict == "genuine_first_check"
@@ -131,30 +133,76 @@ class Analyst:
 
     # -- the rules --------------------------------------------------------------------
 
-    def judge(self, s: Session, scan: Scan, place: Place, clones: set[str]) -> list[str]:
-        """Apply the rules to one counted scan; ``clones``: the clone alert keys there are."""
-        batch = s.get(Batch, scan.batch_id)
+    def _facts(self, s: Session, scans: list[Scan]) -> "StepFacts":
+        """What judging a step's scans needs, fetched for all of them at once: their
+        batches, their holders, and each code's stored count (an upper bound of its
+        counted scans so far: ``code_states`` counts every stored scan)."""
+        batches = {b.id: b for b in s.scalars(select(Batch).where(
+            Batch.id.in_({scan.batch_id for scan in scans})))}  # fmt: skip
+        known = [scan for scan in scans if scan.batch_id in batches]
+        holders = custody.item_holders(
+            s, [(batches[x.batch_id], x.item_index, utc(x.scanned_at)) for x in known]
+        )
+        counts = dict(
+            s.execute(
+                select(CodeState.serial, CodeState.scan_count).where(
+                    CodeState.serial.in_({scan.serial for scan in known})
+                )
+            ).all()
+        )
+        return StepFacts(
+            batches, {x.id: h for x, h in zip(known, holders, strict=True)}, counts, {}
+        )
+
+    def judge(
+        self,
+        s: Session,
+        scan: Scan,
+        place: Place,
+        clones: set[str],
+        facts: "StepFacts | None" = None,
+    ) -> list[str]:
+        """Apply the rules to one counted scan; ``clones``: the clone alert keys there are;
+        ``facts``: what ``_facts`` fetched for the step (None: fetch for this scan alone)."""
+        facts = facts or self._facts(s, [scan])
+        batch = facts.batches.get(scan.batch_id)
         if batch is None:
             return []
         flagged = []
-        if self._clone(s, scan, batch, place, clones):
+        if self._clone(s, scan, batch, place, clones, facts.counts.get(scan.serial)):
             flagged.append(scan.serial)
-        holder = custody.item_holder(s, batch, scan.item_index, until=utc(scan.scanned_at))
+        holder = facts.holders[scan.id]
         if holder is None:
             self._raise(s, rules.UNSOLD, f"unsold:{batch.id}:{scan.item_index}", "never_dispatched",
                         scan, batch, place, None)  # fmt: skip
             return flagged
         d = s.get(Distributor, holder.receiver_id)
-        regions = territory(d)
+        regions = facts.territories.get(d.id)
+        if regions is None:
+            regions = facts.territories[d.id] = territory(d)
         if rules.outside(regions, place.region):
             self._raise(s, rules.DIVERSION, f"diversion:{batch.id}:{scan.item_index}:{d.id}",
                         "outside_territory", scan, batch, place, d, regions)  # fmt: skip
         return flagged
 
-    def _clone(self, s: Session, scan: Scan, batch: Batch, place: Place, clones: set[str]) -> bool:
+    def _clone(
+        self, s: Session, scan: Scan, batch: Batch, place: Place, clones: set[str],
+        stored: int | None = None,
+    ) -> bool:  # fmt: skip
         key = f"clone:{scan.serial}"
         if key in clones:
             self._raise(s, rules.CLONE, key, "", scan, batch, place, None)
+            return False
+        if (
+            stored is not None
+            and stored <= self.settings.clone_max_scans
+            and point_of(scan) is None
+            and scan.verdict != "suspect"
+        ):
+            # No rule can fire, so skip the count: not the count rule (the code has at
+            # most ``stored`` scans), not speed (no place to travel from), not the
+            # verdict's, and not cities: a scan not placed in a city adds none, and the
+            # scan that pushed the count of cities over was judged (and raised) itself.
             return False
         earlier = (Scan.serial == scan.serial, Scan.counted.is_(True), Scan.id <= scan.id)
         city = case((Scan.place_precision == "city", Scan.place_region))
@@ -282,6 +330,14 @@ else
 end
 return 1
 """
+
+
+@dataclass
+class StepFacts:
+    batches: dict[int, Batch]
+    holders: dict[int, Dispatch | None]  # by scan id: the dispatch that gave the item away
+    counts: dict[str, int]  # by serial: code_states.scan_count
+    territories: dict[int, list[str]]  # by distributor id, filled as met
 
 
 def redis_flagger(client, keys) -> Callable[[list[str], list[tuple[str, str]]], None]:

@@ -73,6 +73,26 @@ def is_explicit(session: Session, batch_id: int, carton: int) -> bool:
     return session.get(ExplicitCarton, (batch_id, carton)) is not None
 
 
+def explicit_among(session: Session, cartons: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Which of these (batch id, carton) were ever packed explicitly: one query a batch."""
+    by_batch: dict[int, list[int]] = {}
+    for b, c in cartons:
+        by_batch.setdefault(b, []).append(c)
+    found: set[tuple[int, int]] = set()
+    for b, numbers in by_batch.items():
+        for start in range(0, len(numbers), 500):
+            found.update(
+                (row[0], row[1])
+                for row in session.execute(
+                    select(ExplicitCarton.carton_batch_id, ExplicitCarton.carton_index).where(
+                        ExplicitCarton.carton_batch_id == b,
+                        ExplicitCarton.carton_index.in_(numbers[start : start + 500]),
+                    )
+                )
+            )
+    return found
+
+
 def make_explicit(session: Session, batch: Batch, carton: int, at: datetime) -> None:
     """Write a carton's default items as rows, once, before its contents change."""
     if is_explicit(session, batch.id, carton):

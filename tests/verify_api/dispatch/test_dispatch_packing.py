@@ -143,3 +143,27 @@ def test_a_dispatch_does_not_wait_for_rows_that_only_point_at_the_product(app, c
         finally:
             tx.rollback()  # frees a dispatch that did wait, so the test ends either way
             pool.shutdown()
+
+
+def test_holders_of_many_items_at_once_match_one_by_one(client, chain, db):
+    """``custody.item_holders`` (the analyst's batch question) answers as ``item_holder``,
+    for default cartons, hand-packed ones, item dispatches and times in between."""
+    from datetime import UTC, datetime, timedelta
+
+    from distribution import custody
+    from zhenma.db.models import Batch
+
+    pack(client, chain, chain.carton(1), [chain.serial(i) for i in (1, 2, 11)])
+    assert dispatch(client, chain, "HQ", chain.now(chain.carton(1), "ZD")).status_code == 201
+    assert dispatch(client, chain, "HQ", chain.now(chain.carton(2), "SC")).status_code == 201
+    assert dispatch(client, chain, "HQ", chain.now(chain.serial(25), "GD")).status_code == 201
+    assert dispatch(client, chain, "GD", chain.now(chain.serial(25), "GZ")).status_code == 201
+    assert dispatch(client, chain, "HQ", chain.now(chain.carton(3), "ZD")).status_code == 201
+    times = [None, datetime.now(UTC) - timedelta(days=1), datetime.now(UTC) + timedelta(days=1)]
+    with db.session() as s:
+        batch = s.scalars(select(Batch)).one()
+        wanted = [(batch, i, t) for t in times for i in range(1, batch.item_count + 1)]
+        together = custody.item_holders(s, wanted)
+        alone = [custody.item_holder(s, b, i, t) for b, i, t in wanted]
+        assert [d and d.id for d in together] == [d and d.id for d in alone]
+        assert sum(d is not None for d in together) > 30  # the rule had something to choose
