@@ -161,6 +161,10 @@ class Keys:
     def __init__(self, prefix: str):
         self.prefix = prefix
         self.ready = prefix + "ready"
+        # Set by a web worker that wrote scans straight to the database (Redis was
+        # away), before it uses Redis again; cleared by the writer once those scans
+        # are in Redis's counts. While it is set, counted scans go to the database.
+        self.resync = prefix + "resync"
         self.stream = prefix + "scans"
         self.group = "writers"
 

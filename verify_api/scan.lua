@@ -1,20 +1,24 @@
 -- One consumer scan in one round trip: count it, decide "first check" and
 -- "suspect" atomically, and append the scan record to the stream.
--- KEYS: 1 ready marker, 2 the code's state hash, 3 the scan stream
+-- KEYS: 1 ready marker, 2 the code's state hash, 3 the scan stream, 4 the resync marker
 -- ARGV: 1 counted ('1' or '0'), 2 now (ms), 3 lat, 4 lng ('' when unknown),
 --       5 the scan record (JSON, see scans.ScanRecord.payload), and for a scan
 --       that is not counted 6 its verdict and 7 its reason
 -- The thresholds (__MAX_SCANS__ checks, __MAX_KMH__ km/h, __MIN_KM__ km) are
 -- written into this text when it is loaded: fewer arguments per call.
 -- Returns {count, first (1/0), first check ms, suspect reason, first place, entry id},
--- or {-1} when Redis holds no trustworthy state (emptied or new): the caller then
--- answers from the database.
+-- or {-1} when Redis holds no trustworthy state (emptied or new), {-2} while scans
+-- written straight to the database are not yet in Redis's counts (resync): the
+-- caller then answers from the database.
 if ARGV[1] == '0' then
   local id = redis.call('XADD', KEYS[3], '*', 'v', ARGV[6], 'r', ARGV[7], 'd', ARGV[5])
   return {0, 0, '', '', '', id}
 end
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {-1}
+end
+if redis.call('EXISTS', KEYS[4]) == 1 then
+  return {-2}
 end
 local key = KEYS[2]
 local now = tonumber(ARGV[2])

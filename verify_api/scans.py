@@ -202,7 +202,9 @@ class DatabaseStore:
             return s.get(CodeState, serial)
 
 
-_COLD = object()
+_COLD = object()  # Redis holds no trustworthy state: the writer reseeds it
+_RESYNC = object()  # direct scans are not yet in Redis's counts: the writer adds them
+RESYNC_SECONDS = 300  # the resync marker's life, should no writer ever clear it
 
 
 class RedisStore:
@@ -224,18 +226,26 @@ class RedisStore:
     def close(self) -> None:
         self._channel.close()
 
+    def mark_resync(self) -> None:
+        """Tell Redis that scans were written straight to the database and are not in its
+        counts: until the writer has added them, counted scans go to the database, which
+        knows them (so a code first checked during an outage is not told so twice)."""
+        self.link.client.set(self.keys.resync, secrets.token_hex(8), ex=RESYNC_SECONDS)
+
     def record(self, rec: ScanRecord, counted: bool):
         if counted:
             args = ["1", to_ms(rec.at), _text(rec.lat), _text(rec.lng), rec.payload(True)]
         else:
             args = ["0", 0, "", "", rec.payload(False), rec.verdict, _text(rec.reason)]
-        keys = [self.keys.ready, self.keys.code(rec.serial), self.keys.stream]
+        keys = [self.keys.ready, self.keys.code(rec.serial), self.keys.stream, self.keys.resync]
         if self._channel.available:
             result = self._channel.evalsha(keys, args)
         else:
             result = self._script(keys=keys, args=args)
         if result[0] == -1:
             return _COLD
+        if result[0] == -2:
+            return _RESYNC
         if not counted:
             return None
         count, first, first_ms, reason, place, _entry = result
@@ -256,23 +266,37 @@ class Recorder:
         self.database = DatabaseStore(db, settings)
         self.link = link
         self.redis = RedisStore(link, keys, settings) if link is not None else None
+        self._wrote_direct = False  # since Redis was last told (``mark_resync``)
 
     def record(self, rec: ScanRecord, counted: bool) -> tuple[CodeFacts | None, str | None]:
         if self.redis is None:
             return self.database.record(rec, counted), None
         degraded = "redis-unavailable"
+        lone_timeout = False
         if self.link.available():
             try:
+                if self._wrote_direct:  # before any scan of ours uses Redis again
+                    self.redis.mark_resync()
+                    self._wrote_direct = False
                 result = self.redis.record(rec, counted)
                 self.link.succeeded()
-                if result is not _COLD:
+                if result is _RESYNC:
+                    degraded = "redis-resync"
+                elif result is not _COLD:
                     return result, None
-                degraded = "redis-cold"
+                else:
+                    degraded = "redis-cold"
             except RedisError as exc:
                 self.link.failed(exc)
+                # A lone timeout: Redis got the script and runs it, late (the scan key
+                # keeps it stored once); only scans Redis never saw call for a resync.
+                lone_timeout = isinstance(exc, redis.TimeoutError) and self.link.available()
                 if not isinstance(exc, redis.TimeoutError):
                     # Redis may have restarted: every thread's connection is stale, so
                     # drop them all now rather than let each fail once, later, and
                     # open the breaker again (seconds of degraded answers each time).
                     self.redis.close()
-        return self.database.record(rec, counted, synced=False), degraded
+        facts = self.database.record(rec, counted, synced=False)
+        if degraded == "redis-unavailable" and not lone_timeout:
+            self._wrote_direct = True
+        return facts, degraded

@@ -53,6 +53,9 @@ def _float(value: bytes | None) -> float | None:
     return None if not value else float(value)
 
 
+CLEAR_IF_SAME = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end"
+
+
 def _int(value: bytes | None) -> int | None:
     return None if not value else int(value)
 
@@ -140,6 +143,7 @@ class Writer:
         self._next_claim = 0.0
         self._postgres = db.engine.dialect.name == "postgresql"
         self._sync = self.redis.register_script(files(__package__).joinpath("sync.lua").read_text())
+        self._clear = self.redis.register_script(CLEAR_IF_SAME)
 
     # -- the stream ------------------------------------------------------------
 
@@ -322,16 +326,19 @@ class Writer:
     def sync_direct(self, rounds: int = 40) -> int:
         """Add scans written straight to the database (Redis was down) to Redis's counts.
 
-        All of them at once (up to ``rounds`` batches), not a batch per upkeep: until a
-        code's direct scans are added, Redis undercounts it, and a code first checked
-        during the outage would be told "first check" again (``load/run.sh --fault
-        redis`` left 4,000 direct scans, which took 8 s at a batch a second).
+        All of them at once (up to ``rounds`` batches), not a batch per upkeep: until
+        they are added, web workers send counted scans to the database (the resync
+        marker, ``scans.Recorder``). When none is left the marker is cleared, unless a
+        web worker set it anew meanwhile (it holds a token; compare and delete).
         """
+        token = self.redis.get(self.keys.resync)
         done = 0
         for _ in range(rounds):
             n = self._sync_batch()
             done += n
             if n < self.settings.worker_batch:
+                if token is not None:
+                    self._clear(keys=[self.keys.resync], args=[token])
                 break
         return done
 

@@ -147,7 +147,14 @@ def test_scans_writer_flags_and_activation_run_on_a_cluster_in_one_slot(
     assert scans_stored(db) == (recorded + 1, recorded)
     cluster = RedisLink(s.redis_url, 5, 0, cluster=True)
     assert cluster.client.xlen(s.redis_prefix + "scans") == 0
-    assert scan(clone.serial)["scan_count"] == 5  # three, the direct one, this one
+    # This web worker wrote a scan directly: its next call asks Redis to resync (counted
+    # scans go to the database meanwhile), and the writer clears that once it is done.
+    marked = verify(c, clone.serial)
+    assert marked.headers["X-Zhenma-Degraded"] == "redis-resync"
+    assert marked.get_json()["scan_count"] == 5  # three, the direct one, this one
+    drain(s, db)
+    assert not cluster.client.exists(s.redis_prefix + "resync")
+    assert scan(clone.serial)["scan_count"] == 6
 
     # ``zhenma worker --drain``: the writer, then the analyst; its flags reach Redis.
     run = Runner(cluster_env, tmp_path)

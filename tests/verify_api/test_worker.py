@@ -203,10 +203,53 @@ def test_redis_killed_and_restarted_loses_no_scan_and_keeps_counting(
     drain(s, db)  # stores that entry, and adds the direct scan to Redis's count
     assert scan_rows(db) == (4, 3)  # three from the stream, one direct (no stream id)
     assert counted_total(db) == 4
-    back = verify(c, serial)
-    assert "X-Zhenma-Degraded" not in back.headers
-    assert back.get_json()["scan_count"] == 5
+    back = verify(c, serial)  # this web worker wrote directly: Redis is told to resync first
+    assert back.headers["X-Zhenma-Degraded"] == "redis-resync"
+    assert back.get_json()["scan_count"] == 5  # counted by the database, which has them all
+    drain(s, db)  # the writer has nothing left to add: it clears the marker
+    again = verify(c, serial)
+    assert "X-Zhenma-Degraded" not in again.headers
+    assert again.get_json()["scan_count"] == 6
     app.extensions["zhenma.verify"].close()
+
+
+def test_a_code_first_checked_while_redis_was_down_is_not_first_again_after(
+    private_redis, settings, db, issued
+):
+    """The first check went to the database; Redis, back, has never seen the code. Until
+    the writer has added the direct scans to Redis, counted scans go to the database."""
+    s = settings.with_(redis_url=private_redis.url, redis_retry_seconds=0.05)
+    ready(s, db)
+    app = make_app(s)
+    c = app.test_client()
+    fresh = issued.items[0].serial
+    private_redis.kill()
+    down = verify(c, fresh)
+    assert down.get_json()["verdict"] == "genuine_first_check"
+    assert down.headers["X-Zhenma-Degraded"] == "redis-unavailable"
+    private_redis.start()  # with its AOF: it knows nothing of ``fresh``
+    other = make_app(s)  # a second web worker, which never saw Redis away
+    c2 = other.test_client()
+    time.sleep(0.1)
+    assert verify(c, issued.items[6].serial).headers["X-Zhenma-Degraded"] == "redis-resync"
+    for client in (c2, c):  # either web worker: the database answers, and knows
+        later = verify(client, fresh)
+        assert later.get_json()["verdict"] == "genuine_checked_before"
+        assert later.headers["X-Zhenma-Degraded"] == "redis-resync"
+    drain(s, db)  # direct scans added to Redis; the marker cleared
+    last = verify(c2, fresh)
+    assert "X-Zhenma-Degraded" not in last.headers
+    assert last.get_json()["verdict"] == "genuine_checked_before"
+    assert last.get_json()["scan_count"] == 4
+    with db.session() as session:
+        firsts = session.scalar(
+            select(func.count())
+            .select_from(Scan)
+            .where(Scan.serial == fresh, Scan.verdict == "genuine_first_check")
+        )
+        assert firsts == 1
+    app.extensions["zhenma.verify"].close()
+    other.extensions["zhenma.verify"].close()
 
 
 def test_redis_unreachable_answers_degraded_from_database_and_signature(settings, db, issued):
@@ -358,5 +401,10 @@ def test_after_a_redis_restart_every_thread_reconnects_at_once(private_redis, se
         first = pool.submit(lambda: verify(app.test_client(), items[0].serial)).result()
         assert first.headers["X-Zhenma-Degraded"] == "redis-unavailable"  # a stale connection
         time.sleep(0.5)  # the breaker's retry time
+        # This web worker wrote a scan directly: its next call asks Redis to resync,
+        # and the writer, having added that scan, clears the request.
+        marked = pool.submit(lambda: verify(app.test_client(), items[1].serial)).result()
+        assert marked.headers["X-Zhenma-Degraded"] == "redis-resync"
+        drain(s, db)
         assert list(pool.map(scan_together, items)) == [None] * threads
     app.extensions["zhenma.verify"].close()
