@@ -133,7 +133,8 @@ class Postgres:
         )
 
     def start(self) -> None:
-        if not self.data.exists():
+        fresh = not self.data.exists()
+        if fresh:
             self._run(
                 "initdb",
                 "-D",
@@ -146,35 +147,22 @@ class Postgres:
                 "UTF8",
                 "--no-instructions",
             )
-            self._run(
-                "pg_ctl",
-                "-D",
-                str(self.data),
-                "-l",
-                str(self.home / "server.log"),
-                "-w",
-                "-t",
-                "60",
-                "-o",
-                self._options(),
-                "start",
-            )
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.home / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            self._options(),
+            "start",
+        )
+        if fresh:
             self._run(
                 "createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "zhenma"
-            )
-        else:
-            self._run(
-                "pg_ctl",
-                "-D",
-                str(self.data),
-                "-l",
-                str(self.home / "server.log"),
-                "-w",
-                "-t",
-                "60",
-                "-o",
-                self._options(),
-                "start",
             )
 
     def _options(self) -> str:
