@@ -4,7 +4,6 @@ import csv
 import io
 import json
 import re
-import socket
 import threading
 
 import pytest
@@ -15,6 +14,7 @@ from distribution import outbox
 from load.order_system import OrderSystem
 from tests.verify_api.alerts.helpers import BEIJING, CHENGDU, judge, scan
 from tests.verify_api.alerts.test_alert_rules import ship
+from tests.verify_api.support import free_port
 
 pytestmark = [
     pytest.mark.parametrize("database_url", ["postgresql"], indirect=True),
@@ -121,12 +121,6 @@ def test_the_dashboard_draws_diverted_scans_by_province(app, made, db):
     assert 'class="acknowledge"' not in html  # a viewer sees no buttons
     english = client.get("/hq/?lang=en&kind=diversion").get_data(as_text=True)
     assert "Chengdu, Sichuan" in english and made.serial(11) not in english
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_new_alerts_reach_the_hq_webhook_signed_and_not_the_order_system(

@@ -9,7 +9,6 @@ same bytes, and no event about an item arrives before an earlier one was taken.
 
 import json
 import signal
-import socket
 import threading
 import time
 from collections import deque
@@ -21,6 +20,7 @@ from distribution import delivery, outbox
 from load.order_system import OrderSystem
 from tests.conftest import Runner
 from tests.verify_api.dispatch.chain import dispatch
+from tests.verify_api.support import free_port
 from zhenma.db.models import OutboxEvent
 
 # The rule logic is the same on both databases; PostgreSQL runs the tests that lean on
@@ -28,12 +28,6 @@ from zhenma.db.models import OutboxEvent
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 SECRET = "order-system-shared-secret-0123456789"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_until(condition, what: str, seconds: float = 60) -> None:
