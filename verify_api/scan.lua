@@ -2,14 +2,15 @@
 -- "suspect" atomically, and append the scan record to the stream.
 -- KEYS: 1 ready marker, 2 the code's state hash, 3 the scan stream, 4 the resync marker
 -- ARGV: 1 counted ('1' or '0'), 2 now (ms), 3 lat, 4 lng ('' when unknown),
---       5 the scan record (JSON, see scans.ScanRecord.payload), and for a scan
---       that is not counted 6 its verdict and 7 its reason
+--       5 the scan record (JSON, see scans.ScanRecord.payload); for a counted scan
+--       6 '1' when its code's direct scans are already added (resync or not, count
+--       it), and for a scan that is not counted 6 its verdict and 7 its reason
 -- The thresholds (__MAX_SCANS__ checks, __MAX_KMH__ km/h, __MIN_KM__ km) are
 -- written into this text when it is loaded: fewer arguments per call.
 -- Returns {count, first (1/0), first check ms, suspect reason, first place, entry id},
 -- or {-1} when Redis holds no trustworthy state (emptied or new), {-2} while scans
 -- written straight to the database are not yet in Redis's counts (resync): the
--- caller then answers from the database.
+-- caller then adds this code's and calls again with ARGV[6] = '1'.
 if ARGV[1] == '0' then
   local id = redis.call('XADD', KEYS[3], '*', 'v', ARGV[6], 'r', ARGV[7], 'd', ARGV[5])
   return {0, 0, '', '', '', id}
@@ -17,7 +18,7 @@ end
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {-1}
 end
-if redis.call('EXISTS', KEYS[4]) == 1 then
+if ARGV[6] ~= '1' and redis.call('EXISTS', KEYS[4]) == 1 then
   return {-2}
 end
 local key = KEYS[2]

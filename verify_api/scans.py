@@ -18,11 +18,12 @@ import redis
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from distribution.times import utc
 from zhenma.config import Settings
 from zhenma.db import Database
 from zhenma.db.models import CodeState, Scan
 
-from .redis_link import Keys, RedisError, RedisLink
+from .redis_link import Keys, RedisError, RedisLink, queue_script
 from .resp import ScriptChannel
 
 GENUINE_FIRST = "genuine_first_check"
@@ -114,10 +115,7 @@ def suspect_reason(state: CodeState, rec: ScanRecord, settings: Settings) -> str
         return state.suspect_reason
     if rec.lat is not None and state.last_lat is not None and state.last_located_at is not None:
         km = km_between(state.last_lat, state.last_lng, rec.lat, rec.lng)
-        last = state.last_located_at
-        if last.tzinfo is None:  # SQLite hands back naive UTC
-            last = last.replace(tzinfo=UTC)
-        hours = max(0.0, (rec.at - last).total_seconds()) / 3600
+        hours = max(0.0, (rec.at - utc(state.last_located_at)).total_seconds()) / 3600
         if km >= settings.suspect_min_km and km > settings.suspect_speed_kmh * hours:
             return "far_apart"
     if state.scan_count > settings.suspect_scans:
@@ -186,9 +184,7 @@ class DatabaseStore:
         if rec.lat is not None:
             state.last_lat, state.last_lng, state.last_located_at = rec.lat, rec.lng, rec.at
         state.suspect_reason = reason
-        first_at = state.first_scan_at
-        if first_at.tzinfo is None:
-            first_at = first_at.replace(tzinfo=UTC)
+        first_at = utc(state.first_scan_at)
         if reason:
             verdict = SUSPECT
         elif inserted is not None:
@@ -200,6 +196,39 @@ class DatabaseStore:
     def facts(self, serial: str) -> CodeState | None:
         with self.db.session() as s:
             return s.get(CodeState, serial)
+
+    def unsynced(self, serial: str) -> list:
+        """The counted scans of one code written here and not yet added to Redis."""
+        with self.db.session() as s:
+            return s.execute(
+                select(*DirectScans.COLUMNS).where(
+                    Scan.serial == serial, Scan.redis_synced.is_(False), Scan.counted.is_(True)
+                )
+            ).all()
+
+
+class DirectScans:
+    """Adding scans written straight to the database (Redis was away) to Redis's counts.
+
+    Once each, whoever adds it: ``sync.lua`` sets a marker per scan. The writer adds
+    all of them (``worker.Writer.sync_direct``); a web worker during a resync adds one
+    code's before it counts a scan of that code (``Recorder``).
+    """
+
+    COLUMNS = (Scan.id, Scan.serial, Scan.scanned_at, Scan.lat, Scan.lng, Scan.counted, Scan.reason)
+
+    def __init__(self, client, keys: Keys):
+        self.keys = keys
+        self.script = client.register_script(files(__package__).joinpath("sync.lua").read_text())
+
+    def queue(self, pipe, rows) -> None:
+        """Queue rows (``COLUMNS``) on a pipeline; scans that were not counted are skipped."""
+        for r in rows:
+            if r.counted:
+                queue_script(
+                    pipe, self.script, [self.keys.synced(r.id), self.keys.code(r.serial)],
+                    [to_ms(utc(r.scanned_at)), _text(r.lat), _text(r.lng), r.reason or ""],
+                )  # fmt: skip
 
 
 _COLD = object()  # Redis holds no trustworthy state: the writer reseeds it
@@ -222,19 +251,29 @@ class RedisStore:
         # Without the channel (TLS, a cluster) the script goes through redis-py, which
         # routes it by its keys' slot and follows a cluster's redirects.
         self._channel = ScriptChannel(link.url, settings.redis_timeout, source, link.cluster)
+        self._direct = DirectScans(link.client, keys)
 
     def close(self) -> None:
         self._channel.close()
 
     def mark_resync(self) -> None:
         """Tell Redis that scans were written straight to the database and are not in its
-        counts: until the writer has added them, counted scans go to the database, which
-        knows them (so a code first checked during an outage is not told so twice)."""
+        counts: until the writer has added them all, a scan is counted in Redis only after
+        its code's direct scans (``Recorder``), so a code first checked during an outage
+        is not told so twice."""
         self.link.client.set(self.keys.resync, secrets.token_hex(8), ex=RESYNC_SECONDS)
 
-    def record(self, rec: ScanRecord, counted: bool):
+    def add_direct(self, rows) -> None:
+        if rows:
+            pipe = self.link.client.pipeline(transaction=False)
+            self._direct.queue(pipe, rows)
+            pipe.execute()
+
+    def record(self, rec: ScanRecord, counted: bool, resynced: bool = False):
+        """Count and record a scan; ``resynced``: its code's direct scans are in Redis."""
         if counted:
-            args = ["1", to_ms(rec.at), _text(rec.lat), _text(rec.lng), rec.payload(True)]
+            args = ["1", to_ms(rec.at), _text(rec.lat), _text(rec.lng), rec.payload(True),
+                    "1" if resynced else "0"]  # fmt: skip
         else:
             args = ["0", 0, "", "", rec.payload(False), rec.verdict, _text(rec.reason)]
         keys = [self.keys.ready, self.keys.code(rec.serial), self.keys.stream, self.keys.resync]
@@ -279,13 +318,18 @@ class Recorder:
                     self.redis.mark_resync()
                     self._wrote_direct = False
                 result = self.redis.record(rec, counted)
-                self.link.succeeded()
                 if result is _RESYNC:
-                    degraded = "redis-resync"
-                elif result is not _COLD:
+                    # Redis lacks scans written straight to the database. The database
+                    # lacks the scans still in the stream (the writer's backlog, all of
+                    # it while no writer runs): neither alone can count this scan. So
+                    # this code's direct scans are added to Redis (once each, whoever
+                    # adds them), and Redis, then whole for this code, counts it.
+                    self.redis.add_direct(self.database.unsynced(rec.serial))
+                    result = self.redis.record(rec, counted, resynced=True)
+                self.link.succeeded()
+                if result is not _COLD:
                     return result, None
-                else:
-                    degraded = "redis-cold"
+                degraded = "redis-cold"
             except RedisError as exc:
                 self.link.failed(exc)
                 # A lone timeout: Redis got the script and runs it, late (the scan key

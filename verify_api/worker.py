@@ -20,20 +20,20 @@ that web workers wrote straight to the database while Redis was down.
 import json
 import logging
 import os
+import secrets
 import socket
 import time
 from collections.abc import Callable
-from datetime import UTC
-from importlib.resources import files
 
 from sqlalchemy import bindparam, case, func, select, text, update
 
+from distribution.times import utc
 from zhenma.config import Settings
 from zhenma.db import Database
 from zhenma.db.models import CodeState, Scan
 
-from .redis_link import Keys, RedisError, RedisLink, queue_script
-from .scans import dialect_insert, from_ms, to_ms
+from .redis_link import Keys, RedisError, RedisLink
+from .scans import RESYNC_SECONDS, DirectScans, dialect_insert, from_ms, to_ms
 
 log = logging.getLogger("zhenma.worker")
 
@@ -142,7 +142,7 @@ class Writer:
         self._recover = True  # re-read our own pending entries before new ones
         self._next_claim = 0.0
         self._postgres = db.engine.dialect.name == "postgresql"
-        self._sync = self.redis.register_script(files(__package__).joinpath("sync.lua").read_text())
+        self._direct = DirectScans(self.redis, self.keys)
         self._clear = self.redis.register_script(CLEAR_IF_SAME)
 
     # -- the stream ------------------------------------------------------------
@@ -287,6 +287,10 @@ class Writer:
         """Rebuild Redis's per-code state from the database when Redis has none."""
         if self.redis.exists(self.keys.ready):
             return False
+        # Scans written straight to the database after the snapshot below are in no
+        # count: until ``sync_direct`` has added them, web workers add a code's direct
+        # scans before counting it in Redis (the resync marker, ``scans.Recorder``).
+        self.redis.set(self.keys.resync, secrets.token_hex(8), ex=RESYNC_SECONDS)
         unsynced = (
             select(Scan.serial, func.count().label("n"))
             .where(Scan.redis_synced.is_(False), Scan.counted.is_(True))
@@ -302,12 +306,12 @@ class Writer:
         with self.db.sessions() as s:
             pipe = self.redis.pipeline(transaction=False)
             for state, pending in s.execute(query.execution_options(yield_per=1000)):
-                fields = {"n": state.scan_count - pending, "t": to_ms(_utc(state.first_scan_at))}
+                fields = {"n": state.scan_count - pending, "t": to_ms(utc(state.first_scan_at))}
                 if state.first_lat is not None:
                     fields.update(fa=state.first_lat, fo=state.first_lng)
                 if state.last_located_at is not None:
                     fields.update(
-                        la=state.last_lat, lo=state.last_lng, lt=to_ms(_utc(state.last_located_at))
+                        la=state.last_lat, lo=state.last_lng, lt=to_ms(utc(state.last_located_at))
                     )
                 if state.suspect_reason:
                     fields["s"] = state.suspect_reason
@@ -327,9 +331,10 @@ class Writer:
         """Add scans written straight to the database (Redis was down) to Redis's counts.
 
         All of them at once (up to ``rounds`` batches), not a batch per upkeep: until
-        they are added, web workers send counted scans to the database (the resync
-        marker, ``scans.Recorder``). When none is left the marker is cleared, unless a
-        web worker set it anew meanwhile (it holds a token; compare and delete).
+        they are added, web workers add a code's direct scans before counting a scan
+        of it (the resync marker, ``scans.Recorder``), a query more per scan. When none
+        is left the marker is cleared, unless a web worker set it anew meanwhile (it
+        holds a token; compare and delete).
         """
         token = self.redis.get(self.keys.resync)
         done = 0
@@ -345,15 +350,7 @@ class Writer:
     def _sync_batch(self) -> int:
         with self.db.session() as s:
             rows = s.execute(
-                select(
-                    Scan.id,
-                    Scan.serial,
-                    Scan.scanned_at,
-                    Scan.lat,
-                    Scan.lng,
-                    Scan.counted,
-                    Scan.reason,
-                )
+                select(*DirectScans.COLUMNS)
                 .where(Scan.redis_synced.is_(False))
                 .order_by(Scan.id)
                 .limit(self.settings.worker_batch)
@@ -361,13 +358,7 @@ class Writer:
         if not rows:
             return 0
         pipe = self.redis.pipeline(transaction=False)
-        for r in rows:
-            if r.counted:
-                queue_script(
-                    pipe, self._sync, [self.keys.synced(r.id), self.keys.code(r.serial)],
-                    [to_ms(_utc(r.scanned_at)), r.lat if r.lat is not None else "",
-                     r.lng if r.lng is not None else "", r.reason or ""],
-                )  # fmt: skip
+        self._direct.queue(pipe, rows)
         pipe.execute()
         with self.db.session() as s:
             s.execute(
@@ -420,7 +411,3 @@ class Writer:
                 log.exception("storing scans failed; retrying")
                 self._recover = True
                 time.sleep(1)
-
-
-def _utc(at):
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)

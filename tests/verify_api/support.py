@@ -61,6 +61,7 @@ def ready(settings: Settings, db) -> None:
     w = Writer(settings, db, link)
     w.ensure_group()
     w.seed()
+    w.sync_direct()  # nothing to add: clears the resync marker ``seed`` set
     link.close()
 
 

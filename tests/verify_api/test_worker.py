@@ -204,9 +204,11 @@ def test_redis_killed_and_restarted_loses_no_scan_and_keeps_counting(
     assert scan_rows(db) == (4, 3)  # three from the stream, one direct (no stream id)
     assert counted_total(db) == 4
     back = verify(c, serial)  # this web worker wrote directly: Redis is told to resync first
-    assert back.headers["X-Zhenma-Degraded"] == "redis-resync"
-    assert back.get_json()["scan_count"] == 5  # counted by the database, which has them all
+    assert "X-Zhenma-Degraded" not in back.headers
+    assert back.get_json()["scan_count"] == 5  # Redis, told of the direct scan, has them all
+    assert redis.Redis.from_url(s.redis_url).exists(Keys(s.redis_prefix).resync)
     drain(s, db)  # the writer has nothing left to add: it clears the marker
+    assert not redis.Redis.from_url(s.redis_url).exists(Keys(s.redis_prefix).resync)
     again = verify(c, serial)
     assert "X-Zhenma-Degraded" not in again.headers
     assert again.get_json()["scan_count"] == 6
@@ -217,7 +219,8 @@ def test_a_code_first_checked_while_redis_was_down_is_not_first_again_after(
     private_redis, settings, db, issued
 ):
     """The first check went to the database; Redis, back, has never seen the code. Until
-    the writer has added the direct scans to Redis, counted scans go to the database."""
+    the writer has added the direct scans to Redis, a web worker adds a code's before it
+    counts a scan of it there."""
     s = settings.with_(redis_url=private_redis.url, redis_retry_seconds=0.05)
     ready(s, db)
     app = make_app(s)
@@ -231,12 +234,15 @@ def test_a_code_first_checked_while_redis_was_down_is_not_first_again_after(
     other = make_app(s)  # a second web worker, which never saw Redis away
     c2 = other.test_client()
     time.sleep(0.1)
-    assert verify(c, issued.items[6].serial).headers["X-Zhenma-Degraded"] == "redis-resync"
-    for client in (c2, c):  # either web worker: the database answers, and knows
+    other_code = verify(c, issued.items[6].serial)  # c sets the resync marker first
+    assert "X-Zhenma-Degraded" not in other_code.headers
+    assert other_code.get_json()["verdict"] == "genuine_first_check"
+    for n, client in enumerate((c2, c), start=2):  # either web worker knows now
         later = verify(client, fresh)
         assert later.get_json()["verdict"] == "genuine_checked_before"
-        assert later.headers["X-Zhenma-Degraded"] == "redis-resync"
-    drain(s, db)  # direct scans added to Redis; the marker cleared
+        assert later.get_json()["scan_count"] == n
+        assert "X-Zhenma-Degraded" not in later.headers
+    drain(s, db)  # direct scans added to Redis (none twice); the marker cleared
     last = verify(c2, fresh)
     assert "X-Zhenma-Degraded" not in last.headers
     assert last.get_json()["verdict"] == "genuine_checked_before"
@@ -250,6 +256,36 @@ def test_a_code_first_checked_while_redis_was_down_is_not_first_again_after(
         assert firsts == 1
     app.extensions["zhenma.verify"].close()
     other.extensions["zhenma.verify"].close()
+
+
+def test_during_a_resync_a_code_whose_first_check_is_still_in_the_stream_is_not_first_again(
+    private_redis, settings, db, issued
+):
+    """Redis knows scans the database does not have yet (the writer's backlog: all of it
+    while no writer runs), the database knows the direct ones Redis lacks. During a
+    resync neither alone can count a scan: the code's direct scans go to Redis first."""
+    s = settings.with_(redis_url=private_redis.url, redis_retry_seconds=0.05)
+    ready(s, db)
+    app = make_app(s)
+    c = app.test_client()
+    queued, direct = issued.items[0].serial, issued.items[1].serial
+    assert verify(c, queued).get_json()["verdict"] == "genuine_first_check"  # in the stream only
+    app.extensions["zhenma.verify"].link.failed()  # Redis "away" for this web worker
+    assert verify(c, direct).headers["X-Zhenma-Degraded"] == "redis-unavailable"
+    time.sleep(0.1)  # the breaker's retry time: the next call sets the resync marker
+    for n in (2, 3):  # no writer has run: the database has no state for ``queued``
+        again = verify(c, queued)
+        assert again.get_json()["verdict"] == "genuine_checked_before"
+        assert again.get_json()["scan_count"] == n
+    assert redis.Redis.from_url(s.redis_url).exists(Keys(s.redis_prefix).resync)
+    twice = verify(c, direct)  # its direct scan is added to Redis first, once
+    assert twice.get_json()["verdict"] == "genuine_checked_before"
+    assert twice.get_json()["scan_count"] == 2
+    assert verify(c, direct).get_json()["scan_count"] == 3
+    drain(s, db)  # stores the stream, adds nothing twice, clears the marker
+    assert verify(c, direct).get_json()["scan_count"] == 4
+    assert counted_total(db) == 3 + 3  # ``queued`` 3, ``direct`` 3 (the 4th not stored yet)
+    app.extensions["zhenma.verify"].close()
 
 
 def test_redis_unreachable_answers_degraded_from_database_and_signature(settings, db, issued):
@@ -296,6 +332,38 @@ def test_redis_that_lost_its_data_is_reseeded_from_the_database(rapp, redis_sett
     assert "X-Zhenma-Degraded" not in warm.headers
     assert warm.get_json()["scan_count"] == 5
     assert warm.get_json()["verdict"] == "genuine_checked_before"
+    client.close()
+
+
+def test_scans_written_directly_after_the_seeding_snapshot_are_counted_too(
+    rapp, redis_settings, db, issued
+):
+    """Seeding reads ``code_states`` in one snapshot; a scan another web worker writes
+    straight to the database just after it is in no count. The resync marker that
+    seeding sets makes the next scan of that code add it first."""
+    c = rapp.test_client()
+    serial = issued.items[0].serial
+    for _ in range(3):
+        verify(c, serial)
+    drain(redis_settings, db)
+    client = redis.Redis.from_url(redis_settings.redis_url)
+    client.delete(*client.scan_iter(match=redis_settings.redis_prefix + "*"))  # data lost
+    assert verify(c, serial).headers["X-Zhenma-Degraded"] == "redis-cold"  # 4, direct
+    link = RedisLink(redis_settings.redis_url, timeout=5, retry_seconds=0)
+    writer = Writer(redis_settings, db, link)
+    assert writer.seed()  # Redis's count: 3 stored, the direct 4th left to sync_direct
+    assert client.exists(Keys(redis_settings.redis_prefix).resync)
+    away = make_app(redis_settings.with_(redis_url=f"redis://127.0.0.1:{free_port()}/0"))
+    late = verify(away.test_client(), serial)  # after the snapshot, straight to the database
+    assert late.get_json()["scan_count"] == 5
+    after = verify(c, serial)  # adds both direct scans to Redis's count, then counts
+    assert "X-Zhenma-Degraded" not in after.headers
+    assert after.get_json()["scan_count"] == 6
+    drain(redis_settings, db)  # adds nothing twice, clears the marker
+    assert not client.exists(Keys(redis_settings.redis_prefix).resync)
+    assert verify(c, serial).get_json()["scan_count"] == 7
+    away.extensions["zhenma.verify"].close()
+    link.close()
     client.close()
 
 
@@ -404,7 +472,9 @@ def test_after_a_redis_restart_every_thread_reconnects_at_once(private_redis, se
         # This web worker wrote a scan directly: its next call asks Redis to resync,
         # and the writer, having added that scan, clears the request.
         marked = pool.submit(lambda: verify(app.test_client(), items[1].serial)).result()
-        assert marked.headers["X-Zhenma-Degraded"] == "redis-resync"
+        assert "X-Zhenma-Degraded" not in marked.headers
+        assert redis.Redis.from_url(s.redis_url).exists(Keys(s.redis_prefix).resync)
         drain(s, db)
+        assert not redis.Redis.from_url(s.redis_url).exists(Keys(s.redis_prefix).resync)
         assert list(pool.map(scan_together, items)) == [None] * threads
     app.extensions["zhenma.verify"].close()

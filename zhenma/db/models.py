@@ -166,6 +166,14 @@ class Scan(Base):
             postgresql_where=text("NOT redis_synced"),
             sqlite_where=text("NOT redis_synced"),
         ),
+        # The same scans by code: during a resync a web worker adds one code's to Redis
+        # before counting a scan of it there (``verify_api.scans.Recorder``).
+        Index(
+            "ix_scans_pending_sync_serial",
+            "serial",
+            postgresql_where=text("NOT redis_synced"),
+            sqlite_where=text("NOT redis_synced"),
+        ),
         # Scans the analyst (issue 6, ``alerts``) has not placed yet: few at any time.
         Index(
             "ix_scans_unplaced",
