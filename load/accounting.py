@@ -119,12 +119,23 @@ def timeline(requests: list[tuple], origin: float, samples: list[dict]) -> list[
     return rows
 
 
+def ended(r: tuple) -> float:
+    """When a ledger request (``R``) got its answer (or its error), epoch seconds."""
+    return r[0] + r[1] / 1000
+
+
+def in_window(requests: list[tuple], lo: float, hi: float) -> list[tuple]:
+    """Requests under way at some moment of [lo, hi]: those in flight when the fault
+    struck (a killed gunicorn worker's) belong to it."""
+    return [r for r in requests if r[0] <= hi and ended(r) >= lo]
+
+
 def fault_window(requests: list[tuple], fault: dict, samples: list[dict]) -> dict:
     """The fault's window, error rate and recovery, from the ledgers and the backlog samples."""
     start, end = fault["start"], fault["end"]
     # Not yet normal: a failed request, or an answer the service marked degraded.
     failed_ends = sorted(
-        r[0] + r[1] / 1000 for r in requests if (not r[5] or "degraded:" in r[9]) and r[0] >= start
+        ended(r) for r in requests if (not r[5] or "degraded:" in r[9]) and ended(r) >= start
     )
     recovered = end
     for f in failed_ends:
@@ -136,7 +147,7 @@ def fault_window(requests: list[tuple], fault: dict, samples: list[dict]) -> dic
             break
     last_request = max((r[0] for r in requests), default=end)
     errors_recovered = recovered + QUIET <= last_request + 1e-9 or not failed_ends
-    inside = [r for r in requests if start <= r[0] <= max(recovered, start + 1)]
+    inside = in_window(requests, start, max(recovered, start + 1))
     failures = sum(not r[5] for r in inside)
     degraded = sum("degraded:" in r[9] for r in inside)
     # Backlogs: back to what they were before the fault (with a margin), after it ended.

@@ -319,7 +319,8 @@ def summarise(args, users, out, stack, monitor, fault, drained, started, ended, 
     outside = requests
     if window:
         lo, hi = window["window"]
-        outside = [r for r in requests if not lo <= r[0] <= hi]
+        inside = {id(r) for r in accounting.in_window(requests, lo, hi)}
+        outside = [r for r in requests if id(r) not in inside]
     speed = accounting.speed(requests, span)
     gated = accounting.latency(outside, span)
     wall = max(ended - started, 1e-9)

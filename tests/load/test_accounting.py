@@ -1,0 +1,32 @@
+"""The fault window's arithmetic (``load.accounting.fault_window``) on hand-made ledgers."""
+
+from load import accounting
+
+
+def request(start: float, ms: float, ok: bool = True, note: str = "") -> tuple:
+    """A ledger request as ``accounting.read_ledgers`` returns it."""
+    return (start, ms, "verify: repeat", "POST /api/v1/verify", 200 if ok else 0, ok, "t",
+            "genuine_checked_before", "S", note)  # fmt: skip
+
+
+def test_requests_in_flight_when_the_fault_struck_belong_to_its_window():
+    fault = {"kind": "gunicorn-worker", "start": 100.0, "end": 100.1}
+    cut = request(99.95, 60, ok=False)  # sent before the kill, cut by it
+    requests = [request(90.0 + i / 10, 5) for i in range(100)]  # 90.0 .. 99.9, all fine
+    requests += [cut] + [request(100.2 + i / 10, 5) for i in range(200)]  # to 120.1
+    window = accounting.fault_window(sorted(requests), fault, samples=[])
+    assert window["failures_in_window"] == 1
+    assert window["recovered"]
+    lo, hi = window["window"]
+    assert cut in accounting.in_window(requests, lo, hi)
+    assert request(90.0, 5) not in accounting.in_window(requests, lo, hi)
+
+
+def test_recovery_lasts_until_the_last_degraded_answer_in_a_run_of_them():
+    fault = {"kind": "redis", "start": 100.0, "end": 105.0}
+    requests = [request(100.0 + i / 10, 5, note="degraded:redis-unavailable") for i in range(80)]
+    requests += [request(108.1 + i / 10, 5) for i in range(200)]
+    window = accounting.fault_window(requests, fault, samples=[])
+    assert window["time_to_recover_s"] == 7.9  # the last degraded answer ended at 107.905
+    assert window["degraded_in_window"] == 80
+    assert window["failures_in_window"] == 0
