@@ -105,6 +105,7 @@ class RedisLink:
         self.client = connect(url, cluster=cluster, timeout=timeout)
         self._down_until = 0.0
         self._slow = 0  # timeouts in a row
+        self._tripped = False  # opened, and no call has succeeded since
 
     def available(self) -> bool:
         return time.monotonic() >= self._down_until
@@ -117,17 +118,21 @@ class RedisLink:
         waited for a core, Redis for its turn); opening the breaker for it sent that
         web worker to the database, the slower path, for seconds, which fed the
         overload it came from (``load/run.sh --shape peak``: 900 down to 100-230
-        req/s). A refused or reset connection opens it at once.
+        req/s). A refused or reset connection opens it at once, and so does any
+        failure of the first calls after it was open (half-open: the probe failed),
+        so a Redis that hangs costs one slow call per retry period, not three.
         """
-        if isinstance(exc, redis.TimeoutError):
+        if isinstance(exc, redis.TimeoutError) and not self._tripped:
             self._slow += 1
             if self._slow < SLOW_CALLS:
                 return
         self._slow = 0
+        self._tripped = True
         self._down_until = time.monotonic() + self.retry_seconds
 
     def succeeded(self) -> None:
         self._slow = 0
+        self._tripped = False
 
     def close(self) -> None:
         self.client.close()

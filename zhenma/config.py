@@ -25,7 +25,7 @@ The verification service (``verify_api``, docs/verify.md):
   (``verify_api.redis_link.Keys`` says why).
 * ZHENMA_REDIS_TIMEOUT (0.25): seconds a Redis call may take before the service
   answers degraded from the database.
-* ZHENMA_REDIS_RETRY_SECONDS (5): after Redis failed, seconds before it is tried again.
+* ZHENMA_REDIS_RETRY_SECONDS (1): after Redis failed, seconds before it is tried again.
 * ZHENMA_MAX_BODY (4096): largest request body in bytes (413 above).
 * ZHENMA_SUSPECT_SCANS (20): a genuine code checked more often is "suspect".
 * ZHENMA_SUSPECT_SPEED_KMH (900): located checks of one code further apart than
@@ -136,7 +136,7 @@ class Settings:
     redis_prefix: str = "zhenma:"
     redis_cluster: bool = False
     redis_timeout: float = 0.25
-    redis_retry_seconds: float = 5.0
+    redis_retry_seconds: float = 1.0
     max_body: int = 4096
     suspect_scans: int = 20
     suspect_speed_kmh: float = 900.0
