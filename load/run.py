@@ -337,8 +337,9 @@ def summarise(args, users, out, stack, monitor, fault, drained, started, ended, 
             "started": started,
             "ended": ended,
             "folder": str(out),
-            "gunicorn_workers": os.environ.get("GUNICORN_WORKERS", "cpu count"),
-            "gunicorn_threads": os.environ.get("GUNICORN_THREADS", "4"),
+            # As verify_api/gunicorn_conf.py reads them.
+            "gunicorn_workers": int(os.environ.get("GUNICORN_WORKERS", os.cpu_count() or 2)),
+            "gunicorn_threads": int(os.environ.get("GUNICORN_THREADS", 4)),
         },
         "speed": speed,
         "peak_rps_1s": max(
