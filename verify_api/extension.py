@@ -73,6 +73,7 @@ class Parts:
         if self.link is not None:
             self.recorder.redis.close()
             self.link.close()
+        self.recorder.database.close()
         self.db.dispose()
 
 

@@ -20,7 +20,9 @@ from sqlalchemy import func, select
 from tests.conftest import Runner
 from tests.verify_api.support import drain, free_port, make_app, ready, verify, wait_for_port
 from verify_api.redis_link import Keys, RedisLink
+from verify_api.scans import DatabaseStore
 from verify_api.worker import Writer
+from zhenma.db import Database
 from zhenma.db.models import CodeState, Scan
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
@@ -286,6 +288,53 @@ def test_during_a_resync_a_code_whose_first_check_is_still_in_the_stream_is_not_
     assert verify(c, direct).get_json()["scan_count"] == 4
     assert counted_total(db) == 3 + 3  # ``queued`` 3, ``direct`` 3 (the 4th not stored yet)
     app.extensions["zhenma.verify"].close()
+
+
+def test_a_code_first_checked_in_redis_just_before_redis_went_away_is_not_first_again(
+    private_redis, settings, db, issued
+):
+    """Its record is still in the stream (no writer runs here; at load, the writer's
+    lag): the web worker wrote the first check to ``code_states`` as it answered."""
+    s = settings.with_(redis_url=private_redis.url, redis_retry_seconds=60)
+    ready(s, db)
+    app = make_app(s)
+    c = app.test_client()
+    serial = issued.items[0].serial
+    assert verify(c, serial).get_json()["verdict"] == "genuine_first_check"
+    assert scan_rows(db)[0] == 0  # not stored yet
+    private_redis.kill()
+    down = verify(c, serial)
+    assert down.headers["X-Zhenma-Degraded"] == "redis-unavailable"
+    assert down.get_json()["verdict"] == "genuine_checked_before"
+    private_redis.start()
+    drain(s, db)  # stores the stream's first check: the counts add up
+    assert counted_total(db) == 2
+    with db.session() as session:
+        firsts = session.scalars(select(Scan.verdict).where(Scan.serial == serial)).all()
+    assert sorted(firsts) == ["genuine_checked_before", "genuine_first_check"]
+    app.extensions["zhenma.verify"].close()
+
+
+def test_a_first_check_is_answered_when_the_database_cannot_note_it(
+    rapp, redis_settings, db, issued, caplog
+):
+    """Noting a first check in the database fails open: the answer stands, and the
+    writer stores the check from the stream."""
+    recorder = rapp.extensions["zhenma.verify"].recorder
+    working = recorder.database
+    gone = Database(f"postgresql+psycopg://zhenma@127.0.0.1:{free_port()}/gone")
+    recorder.database = DatabaseStore(gone, redis_settings)
+    c = rapp.test_client()
+    serial = issued.items[0].serial
+    first = verify(c, serial)
+    assert first.status_code == 200
+    assert first.get_json()["verdict"] == "genuine_first_check"
+    assert "X-Zhenma-Degraded" not in first.headers
+    assert "could not note a first check" in caplog.text
+    recorder.database = working
+    drain(redis_settings, db)
+    with db.session() as session:
+        assert session.get(CodeState, serial).scan_count == 1
 
 
 def test_redis_unreachable_answers_degraded_from_database_and_signature(settings, db, issued):
