@@ -15,8 +15,8 @@ order-system stand-in received, and answers:
   computed from the ledgers (exact percentiles) outside a fault's window;
 * a fault: the window from the fault to the recovery, its error rate, the time to
   recover (no failed and no degraded answer for ``QUIET`` seconds after the part came
-  back), and when the worker's backlogs (the scan stream, the outbox) were back to
-  normal.
+  back, and every second of those within the p99 bound), and when the worker's
+  backlogs (the scan stream, the outbox) were back to normal.
 """
 
 import csv
@@ -130,7 +130,28 @@ def in_window(requests: list[tuple], lo: float, hi: float) -> list[tuple]:
     return [r for r in requests if r[0] <= hi and ended(r) >= lo]
 
 
-def fault_window(requests: list[tuple], fault: dict, samples: list[dict]) -> dict:
+def _slow_until(requests: list[tuple], since: float, p99_bound_ms: float) -> float | None:
+    """From ``since`` on, the start of the first ``QUIET`` seconds each of whose p99
+    (by answer time) is within the bound: the service answers at its usual speed
+    again, not only without errors (after an outage it catches up on its backlogs)."""
+    per_second: dict[int, list[float]] = defaultdict(list)
+    for r in requests:
+        if ended(r) >= since:
+            per_second[int(ended(r) - since)].append(r[1])
+    last = max(per_second, default=0)
+    needed = int(QUIET)
+    for s in range(last + 1):
+        seconds = [per_second.get(s + k, []) for k in range(needed)]
+        if s + needed > last + 1:
+            break  # the run ended first: not enough seconds left to tell
+        if all((_percentile(ms, 0.99) or 0) <= p99_bound_ms for ms in seconds):
+            return since + s
+    return None  # slow to the end of the run
+
+
+def fault_window(
+    requests: list[tuple], fault: dict, samples: list[dict], p99_bound_ms: float | None = None
+) -> dict:
     """The fault's window, error rate and recovery, from the ledgers and the backlog samples."""
     start, end = fault["start"], fault["end"]
     # Not yet normal: a failed request, or an answer the service marked degraded.
@@ -147,6 +168,11 @@ def fault_window(requests: list[tuple], fault: dict, samples: list[dict]) -> dic
             break
     last_request = max((r[0] for r in requests), default=end)
     errors_recovered = recovered + QUIET <= last_request + 1e-9 or not failed_ends
+    speed_recovered = True
+    if p99_bound_ms is not None:
+        normal = _slow_until(requests, recovered, p99_bound_ms)
+        speed_recovered = normal is not None
+        recovered = max(recovered, normal or recovered)
     inside = in_window(requests, start, max(recovered, start + 1))
     failures = sum(not r[5] for r in inside)
     degraded = sum("degraded:" in r[9] for r in inside)
@@ -172,7 +198,7 @@ def fault_window(requests: list[tuple], fault: dict, samples: list[dict]) -> dic
         "error_rate_in_window": round(failures / len(inside), 6) if inside else 0.0,
         "degraded_in_window": degraded,
         "latency_in_window": latency(inside, max(recovered, start + 1) - start),
-        "recovered": errors_recovered,
+        "recovered": errors_recovered and speed_recovered,
         "time_to_recover_s": round(recovered - start, 1),
         "backlog_recovered_s": round(backlog_back - start, 1) if backlog_back else None,
         "note": fault.get("note", ""),

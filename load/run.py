@@ -315,7 +315,7 @@ def summarise(args, users, out, stack, monitor, fault, drained, started, ended, 
     requests, dispatches = accounting.read_ledgers(out)
     origin = requests[0][0] if requests else started
     span = (requests[-1][0] - origin) if requests else 0.0
-    window = fault and accounting.fault_window(requests, fault, monitor.samples)
+    window = fault and accounting.fault_window(requests, fault, monitor.samples, args.p99_ms)
     outside = requests
     if window:
         lo, hi = window["window"]

@@ -30,3 +30,28 @@ def test_recovery_lasts_until_the_last_degraded_answer_in_a_run_of_them():
     assert window["time_to_recover_s"] == 7.9  # the last degraded answer ended at 107.905
     assert window["degraded_in_window"] == 80
     assert window["failures_in_window"] == 0
+
+
+def test_recovery_waits_for_the_usual_speed_too():
+    """After an outage the service catches up on its backlogs: answers without errors
+    but slowly are not recovered yet."""
+    fault = {"kind": "redis", "start": 100.0, "end": 105.0}
+    requests = [request(100.0 + i / 10, 5, note="degraded:redis-unavailable") for i in range(50)]
+    requests += [request(105.0 + i / 10, 300) for i in range(40)]  # 105.3 .. 109.2, slow
+    requests += [request(109.0 + i / 10, 5) for i in range(150)]  # to 124.0, fast
+    requests.sort()
+    window = accounting.fault_window(requests, fault, samples=[], p99_bound_ms=200)
+    # Counted in whole seconds from the part's return (105): the last slow answer
+    # ended at 109.2, in the fifth; the five quiet ones start at 110.
+    assert window["time_to_recover_s"] == 10.0
+    assert window["recovered"]
+    assert window["requests_in_window"] > 50 + 40
+    unbounded = accounting.fault_window(requests, fault, samples=[])
+    assert unbounded["time_to_recover_s"] == 5.0  # errors and degraded answers: none after 105
+
+
+def test_a_service_still_slow_at_the_end_of_the_run_has_not_recovered():
+    fault = {"kind": "postgres", "start": 100.0, "end": 100.5}
+    requests = [request(100.0 + i / 10, 400) for i in range(100)]
+    window = accounting.fault_window(requests, fault, samples=[], p99_bound_ms=200)
+    assert not window["recovered"]
