@@ -38,6 +38,10 @@ The verification service (``verify_api``, docs/verify.md):
 * ZHENMA_WORKER_BATCH (500): scans the writer stores per transaction.
 * ZHENMA_WORKER_CLAIM_IDLE_MS (30000): a scan delivered to a writer that has not
   acknowledged it for this long is taken over by another writer.
+* ZHENMA_WORKER_NICE (10): the niceness ``zhenma worker`` gives itself (0 to 19; 0
+  leaves it as started): on a machine shared with the web workers, consumers'
+  answers come first and the worker's backlogs (stream, analyst, outbox) wait
+  through a peak.
 * ZHENMA_IP_SALT (none): key of the salted IP hash; without it one is made and
   kept in {instance}/ip-salt.
 * ZHENMA_PROXY_HOPS (0): reverse proxies in front of the app whose
@@ -148,6 +152,7 @@ class Settings:
     redis_cache_seconds: int = 60
     worker_batch: int = 500
     worker_claim_idle_ms: int = 30_000
+    worker_nice: int = 10
     ip_salt: str | None = None
     proxy_hops: int = 0
     display_tz: str = "Asia/Shanghai"
@@ -265,6 +270,9 @@ def _verify_settings(env: Mapping[str, str]) -> dict[str, Any]:
     if values["proxy_hops"] < 0:
         raise ConfigError(f"ZHENMA_PROXY_HOPS={values['proxy_hops']}: must be 0 or more")
     values["display_tz"] = _maybe(env, "ZHENMA_DISPLAY_TZ", _str, "Asia/Shanghai")
+    values["worker_nice"] = _maybe(env, "ZHENMA_WORKER_NICE", _int, 10)
+    if not 0 <= values["worker_nice"] <= 19:
+        raise ConfigError(f"ZHENMA_WORKER_NICE={values['worker_nice']}: must be 0 to 19")
     return values
 
 

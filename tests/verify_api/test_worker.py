@@ -13,6 +13,7 @@ import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
+import psutil
 import pytest
 import redis
 from sqlalchemy import func, select
@@ -104,6 +105,19 @@ def test_writer_that_committed_but_died_before_acknowledging_stores_nothing_twic
     assert counted_total(db) == 5
     assert link.client.xpending(dead.keys.stream, dead.keys.group)["pending"] == 0
     link.close()
+
+
+def test_the_worker_runs_at_the_configured_niceness(redis_settings, db, env, tmp_path):
+    """Beside the web workers on one machine, consumers' answers come first."""
+    run = Runner({**redis_env(env, redis_settings), "ZHENMA_WORKER_NICE": "7"}, tmp_path)
+    worker = run.popen("worker")
+    nice, deadline = 0, time.monotonic() + 60
+    while nice != 7 and worker.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+        nice = psutil.Process(worker.pid).nice()
+    worker.terminate()
+    worker.communicate(timeout=60)
+    assert nice == 7
 
 
 def test_writer_killed_mid_stream_then_restarted_loses_nothing(
