@@ -1,4 +1,4 @@
-"""Redis settings: cluster mode is off by default, read as a yes/no, and needs a hash tag."""
+"""Redis and worker settings: cluster mode (off by default, a yes/no, a hash tag), niceness."""
 
 import pytest
 
@@ -45,3 +45,13 @@ def test_cluster_mode_refuses_a_prefix_without_a_hash_tag(env, message):
 )  # fmt: skip
 def test_hash_tag_is_what_redis_cluster_hashes(key, tag):
     assert config.hash_tag(key) == tag
+
+
+def test_the_worker_yields_to_the_web_workers_by_default_and_the_niceness_is_bounded():
+    assert config.load({}).worker_nice == 10
+    assert config.load({"ZHENMA_WORKER_NICE": "0"}).worker_nice == 0
+    for bad in ("20", "-1"):
+        with pytest.raises(
+            config.ConfigError, match=exactly(f"ZHENMA_WORKER_NICE={bad}: must be 0 to 19")
+        ):
+            config.load({"ZHENMA_WORKER_NICE": bad})
