@@ -22,6 +22,7 @@ from tests.conftest import Runner
 from tests.verify_api.support import (
     GTIN,
     drain,
+    free_cluster_port,
     free_port,
     issue,
     make_app,
@@ -41,7 +42,7 @@ SHENZHEN = (22.5431, 114.0579)
 @pytest.fixture
 def cluster_url(tmp_path):
     """A cluster-mode redis-server of this test's own, every slot on it; killed at the end."""
-    port = free_port()
+    port = free_cluster_port()
     folder = tmp_path / "redis-cluster"
     folder.mkdir()
     args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder),
