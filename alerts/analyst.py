@@ -4,8 +4,8 @@ Scans are taken in id order from the partial index of scans not yet placed
 (``place_source`` empty), a batch per transaction; placing a scan and every alert
 it raises or joins commit together, so each scan is judged exactly once. Several
 workers may run: on PostgreSQL ``FOR UPDATE SKIP LOCKED`` keeps them on different
-scans, and alerts are inserted with ON CONFLICT DO NOTHING on their key, so two
-scans of one item judged at once still make one alert.
+scans, and alerts are upserted on their key (ON CONFLICT DO UPDATE), so two scans
+of one item judged at once still make one alert, counting both.
 
 The place of a code's first check goes to ``code_states.first_place`` (a region
 code; the page names it), and to the code's Redis hash (``fp``).
@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import case, func, select, update
+from sqlalchemy import insert as sa_insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -71,6 +72,7 @@ class Analyst:
     ):
         self.settings, self.db, self.resolver, self.flag = settings, db, resolver, flag
         self._postgres = db.engine.dialect.name == "postgresql"
+        self._alert_scans: list[dict] | None = None  # a step's rows, inserted at its end
 
     def step(self) -> int:
         """Place and judge one batch of scans; how many."""
@@ -103,14 +105,20 @@ class Analyst:
             keys = [f"clone:{scan.serial}" for scan, _ in judged]
             clones = set(s.scalars(select(Alert.dedupe_key).where(Alert.dedupe_key.in_(keys))))
             facts = self._facts(s, [scan for scan, _ in judged])
-            for scan, place in judged:
-                flagged += self.judge(s, scan, place, clones, facts)
-                if (
-                    place.known
-                    and scan.verdict == "genuine_first_check"
-                    and self._first_place(s, scan, place)
-                ):
-                    firsts.append((scan.serial, place.region))
+            self._alert_scans = []
+            try:
+                for scan, place in judged:
+                    flagged += self.judge(s, scan, place, clones, facts)
+                    if (
+                        place.known
+                        and scan.verdict == "genuine_first_check"
+                        and self._first_place(s, scan, place)
+                    ):
+                        firsts.append((scan.serial, place.region))
+                if self._alert_scans:
+                    s.execute(sa_insert(AlertScan), self._alert_scans)
+            finally:
+                self._alert_scans = None
         if (flagged or firsts) and self.flag is not None:
             try:
                 self.flag(flagged, firsts)
@@ -253,7 +261,13 @@ class Analyst:
         regions: list[str] | None = None,
         detail: dict | None = None,
     ) -> None:
-        """Make the alert (once per key), or attach the scan to the one there is."""
+        """Make the alert (once per key), or count the scan into the one there is.
+
+        One statement (an upsert returning the alert's id and count: 1 means made
+        now), and the scan's ``alert_scans`` row goes into the step's one bulk insert
+        (``step``). It was four round trips a judged scan through the ORM (insert,
+        select for update, the row, the count), 25 % of the worker's CPU by py-spy.
+        """
         at = utc(scan.scanned_at)
         insert = (postgresql if self._postgres else sqlite).insert(Alert)
         values = {
@@ -273,37 +287,38 @@ class Analyst:
             "place_source": place.source,
             "place_precision": place.precision,
             "detail": json.dumps(detail, ensure_ascii=False) if detail else None,
-            "scan_count": 0,
+            "scan_count": 1,
             "first_scan_id": scan.id,
             "first_seen_at": at,
             "last_seen_at": at,
             "created_at": now(),
         }
-        created = s.execute(
+        later = insert.excluded.last_seen_at > Alert.last_seen_at
+        alert_id, count = s.execute(
             insert.values(**values)
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(Alert.id)
-        ).scalar()
-        alert = s.scalars(select(Alert).where(Alert.dedupe_key == key).with_for_update()).one()
-        s.add(
-            AlertScan(
-                alert_id=alert.id,
-                scan_id=scan.id,
-                area=area_of(place.region),
-                region=place.region,
-                scanned_at=at,
+            .on_conflict_do_update(
+                index_elements=["dedupe_key"],
+                set_={
+                    "scan_count": Alert.scan_count + 1,
+                    "last_seen_at": case(
+                        (later, insert.excluded.last_seen_at), else_=Alert.last_seen_at
+                    ),
+                },
             )
-        )
-        alert.scan_count += 1
-        if utc(alert.last_seen_at) < at:
-            alert.last_seen_at = at
-        s.flush()
-        if created is not None:
-            log.info("alert %s: %s %s (%s)", alert.id, kind, scan.serial, reason)
+            .returning(Alert.id, Alert.scan_count)
+        ).one()
+        row = {"alert_id": alert_id, "scan_id": scan.id, "area": area_of(place.region),
+               "region": place.region, "scanned_at": at}  # fmt: skip
+        if self._alert_scans is not None:
+            self._alert_scans.append(row)
+        else:
+            s.execute(sa_insert(AlertScan), [row])
+        if count == 1:
+            log.info("alert %s: %s %s (%s)", alert_id, kind, scan.serial, reason)
             if self.settings.hq_webhook_url:
                 levels = self.settings.distributor_levels
-                payload = {"alert": queries.describe(s, alert, levels)}
-                outbox.add(s, WEBHOOK_KIND, payload, {f"a:{alert.id}"})
+                payload = {"alert": queries.describe(s, s.get(Alert, alert_id), levels)}
+                outbox.add(s, WEBHOOK_KIND, payload, {f"a:{alert_id}"})
 
     # -- the loop -----------------------------------------------------------------------
 
