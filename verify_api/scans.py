@@ -2,9 +2,12 @@
 
 With Redis a scan costs one round trip: ``scan.lua`` counts it, decides "first
 check" and "suspect" atomically, and appends the record to a durable stream that
-``worker`` stores in the database. Without Redis, or while it is down, the scan
-is counted and stored in one database transaction, and the primary key of
-``code_states`` makes exactly one concurrent scan the first.
+``worker`` stores in the database (a code's first check also goes straight to
+``code_states``, one INSERT: ``FirstNotes``). Without Redis, or while it is down,
+the scan is counted and stored in one database transaction, and the primary key
+of ``code_states`` makes exactly one concurrent scan the first. After an outage,
+until Redis has the scans written to the database meanwhile, a code's are added
+to Redis before a scan of it is counted there (the resync, ``Recorder``).
 """
 
 import json
