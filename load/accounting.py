@@ -114,9 +114,18 @@ def timeline(requests: list[tuple], origin: float, samples: list[dict]) -> list[
                 "p99_ms": _percentile([r[1] for r in rs], 0.99),
                 "stream": b.get("stream"),
                 "outbox_pending": b.get("outbox_pending"),
+                "unplaced": b.get("unplaced"),
             }
         )
     return rows
+
+
+def analyst_backlog(samples: list[dict]) -> dict:
+    """The analyst's backlog (scans not yet placed and judged for alerts): its largest
+    sample, and the last one (taken when the drain ended). The drain does not wait
+    for it: alerts tolerate minutes, and the counts do not depend on it."""
+    seen = [s["unplaced"] for s in samples if s.get("unplaced") is not None]
+    return {"max": max(seen, default=None), "at_end": seen[-1] if seen else None}
 
 
 def ended(r: tuple) -> float:

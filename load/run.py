@@ -65,7 +65,8 @@ def options(argv: list[str] | None) -> argparse.Namespace:
 
 
 class Monitor(threading.Thread):
-    """Every second: the scan stream's length, pending outbox events, CPU of each part."""
+    """Every second: the scan stream's length, pending outbox events, the analyst's
+    backlog (scans not yet placed and judged), CPU of each part."""
 
     def __init__(self, stack: Stack, locust: subprocess.Popen):
         super().__init__(daemon=True)
@@ -98,7 +99,7 @@ class Monitor(threading.Thread):
         return s
 
     def backlog(self) -> dict:
-        out = {"stream": None, "outbox_pending": None}
+        out = {"stream": None, "outbox_pending": None, "unplaced": None}
         if self._redis is None:
             return out
         from redis import RedisError
@@ -111,6 +112,10 @@ class Monitor(threading.Thread):
         with contextlib.suppress(SQLAlchemyError), self._engine.connect() as conn:
             out["outbox_pending"] = conn.execute(
                 text("SELECT count(*) FROM outbox_events WHERE state = 'pending'")
+            ).scalar()
+            # The partial index ix_scans_unplaced holds exactly these: a cheap count.
+            out["unplaced"] = conn.execute(
+                text("SELECT count(*) FROM scans WHERE place_source IS NULL")
             ).scalar()
         return out
 
@@ -356,6 +361,7 @@ def summarise(args, users, out, stack, monitor, fault, drained, started, ended, 
         },
         "fault": window or None,
         "drain": drained,
+        "analyst_backlog": accounting.analyst_backlog(monitor.samples),
         "timeline": accounting.timeline(requests, origin, monitor.samples),
         "timeline_origin": origin,
     }
@@ -466,6 +472,10 @@ def report(s: dict) -> str:
         )
         dr = s["drain"]
         lines.append(f"drain: {'done' if dr['drained'] else 'NOT done'} in {dr['seconds']} s")
+        ab = s["analyst_backlog"]
+        lines.append(
+            f"analyst backlog (scans not yet judged): max {ab['max']}, at the end {ab['at_end']}"
+        )
     f = s["fault"]
     if f:
         back = f["backlog_recovered_s"]

@@ -55,3 +55,10 @@ def test_a_service_still_slow_at_the_end_of_the_run_has_not_recovered():
     requests = [request(100.0 + i / 10, 400) for i in range(100)]
     window = accounting.fault_window(requests, fault, samples=[], p99_bound_ms=200)
     assert not window["recovered"]
+
+
+def test_the_analyst_backlog_is_its_largest_and_its_last_sample():
+    samples = [{"t": 1, "unplaced": 5}, {"t": 2, "unplaced": None}, {"t": 3, "unplaced": 900},
+               {"t": 4, "unplaced": 40}]  # fmt: skip
+    assert accounting.analyst_backlog(samples) == {"max": 900, "at_end": 40}
+    assert accounting.analyst_backlog([]) == {"max": None, "at_end": None}
