@@ -89,11 +89,24 @@ def test_a_scan_of_goods_never_dispatched_is_unsold_stock(
 ):
     scan(client, chain.serial(11))  # HQ still holds it, wherever it is
     scan(client, chain.serial(11), BEIJING)
-    judge(alert_settings, db, analyst, mode)
+    judge(alert_settings, db, analyst, mode)  # both in one step: one alert, counting two
     [alert] = alerts(db)
     assert (alert.kind, alert.reason, alert.distributor_id, alert.scan_count) == (
         "unsold", "never_dispatched", None, 2,
     )  # fmt: skip
+    scan(client, chain.serial(11))
+    judge(alert_settings, db, analyst, mode)  # a later step adds to the alert there is
+    [again] = alerts(db)
+    with db.session() as s:
+        scans = list(
+            s.scalars(select(Scan).where(Scan.serial == chain.serial(11)).order_by(Scan.id))
+        )
+        attached = sorted(
+            s.scalars(select(AlertScan.scan_id).where(AlertScan.alert_id == again.id))
+        )
+    assert (again.id, again.scan_count, again.first_scan_id) == (alert.id, 3, scans[0].id)
+    assert attached == [x.id for x in scans]
+    assert again.last_seen_at == max(x.scanned_at for x in scans)
 
 
 def test_a_code_seen_in_far_apart_cities_is_a_clone_and_suspect_from_then_on(
