@@ -183,7 +183,7 @@ class Analyst:
             flagged.append(scan.serial)
         holder = facts.holders[scan.id]
         if holder is None:
-            self._raise(s, rules.UNSOLD, f"unsold:{batch.id}:{scan.item_index}", "never_dispatched",
+            self._raise(rules.UNSOLD, f"unsold:{batch.id}:{scan.item_index}", "never_dispatched",
                         scan, batch, place, None)  # fmt: skip
             return flagged
         d = facts.distributors[holder.receiver_id]
@@ -191,7 +191,7 @@ class Analyst:
         if regions is None:
             regions = facts.territories[d.id] = territory(d)
         if rules.outside(regions, place.region):
-            self._raise(s, rules.DIVERSION, f"diversion:{batch.id}:{scan.item_index}:{d.id}",
+            self._raise(rules.DIVERSION, f"diversion:{batch.id}:{scan.item_index}:{d.id}",
                         "outside_territory", scan, batch, place, d, regions)  # fmt: skip
         return flagged
 
@@ -201,7 +201,7 @@ class Analyst:
     ) -> bool:  # fmt: skip
         key = f"clone:{scan.serial}"
         if key in clones:
-            self._raise(s, rules.CLONE, key, "", scan, batch, place, None)
+            self._raise(rules.CLONE, key, "", scan, batch, place, None)
             return False
         if (
             stored is not None
@@ -241,7 +241,7 @@ class Analyst:
         detail = {"scans": count, "cities": city_count}
         if speed is not None:
             detail["speed_kmh"] = round(speed) if speed != float("inf") else "instant"
-        self._raise(s, rules.CLONE, key, reason, scan, batch, place, None, detail=detail)
+        self._raise(rules.CLONE, key, reason, scan, batch, place, None, detail=detail)
         clones.add(key)
         s.execute(
             update(CodeState)
@@ -252,7 +252,6 @@ class Analyst:
 
     def _raise(
         self,
-        s: Session,
         kind: str,
         key: str,
         reason: str,
@@ -318,8 +317,11 @@ class Analyst:
             return
         insert = (postgresql if self._postgres else sqlite).insert(Alert)
         new = insert.excluded
+        # In key order: analysts on other workers take the rows' locks in the same
+        # order, so two steps upserting the same alerts wait, never deadlock.
+        rows = [groups[key] for key in sorted(groups)]
         stored = s.execute(
-            insert.values(list(groups.values()))
+            insert.values(rows)
             .on_conflict_do_update(
                 index_elements=["dedupe_key"],
                 set_={
