@@ -78,8 +78,9 @@ def yield_cores(nice: int) -> None:
     answer consumers first, and the worker catches up when the peak has passed.
 
     Measured with ``bench/verify.py`` (two cores, the worker beside gunicorn): the
-    analyst judges every scan (about 270 us of CPU each) and took those cores from
-    the web workers at saturation. Its work is minutes-tolerant; an answer is not.
+    analyst judges every scan (270 us of CPU a scan at saturation, before its alerts
+    were batched) and took those cores from the web workers. Its work tolerates
+    minutes; an answer does not.
     """
     if nice and hasattr(os, "setpriority"):
         with contextlib.suppress(OSError):
