@@ -42,6 +42,25 @@ def counted_total(db) -> int:
         return s.scalar(select(func.coalesce(func.sum(CodeState.scan_count), 0)))
 
 
+def resync_marked(s) -> bool:
+    """Whether the resync marker is set in the Redis of settings ``s``."""
+    client = redis.Redis.from_url(s.redis_url)
+    try:
+        return bool(client.exists(Keys(s.redis_prefix).resync))
+    finally:
+        client.close()
+
+
+def stored_then_lost(c, serial: str, s, db) -> None:
+    """Three scans of ``serial``, stored by the writer; then Redis loses all its data."""
+    for _ in range(3):
+        verify(c, serial)
+    drain(s, db)
+    client = redis.Redis.from_url(s.redis_url)
+    client.delete(*client.scan_iter(match=s.redis_prefix + "*"))
+    client.close()
+
+
 def redis_env(env: dict, s) -> dict:
     return {
         **env,
@@ -222,9 +241,9 @@ def test_redis_killed_and_restarted_loses_no_scan_and_keeps_counting(
     back = verify(c, serial)  # this web worker wrote directly: Redis is told to resync first
     assert "X-Zhenma-Degraded" not in back.headers
     assert back.get_json()["scan_count"] == 5  # Redis, told of the direct scan, has them all
-    assert redis.Redis.from_url(s.redis_url).exists(Keys(s.redis_prefix).resync)
+    assert resync_marked(s)
     drain(s, db)  # the writer has nothing left to add: it clears the marker
-    assert not redis.Redis.from_url(s.redis_url).exists(Keys(s.redis_prefix).resync)
+    assert not resync_marked(s)
     again = verify(c, serial)
     assert "X-Zhenma-Degraded" not in again.headers
     assert again.get_json()["scan_count"] == 6
@@ -293,7 +312,7 @@ def test_during_a_resync_a_code_whose_first_check_is_still_in_the_stream_is_not_
         again = verify(c, queued)
         assert again.get_json()["verdict"] == "genuine_checked_before"
         assert again.get_json()["scan_count"] == n
-    assert redis.Redis.from_url(s.redis_url).exists(Keys(s.redis_prefix).resync)
+    assert resync_marked(s)
     twice = verify(c, direct)  # its direct scan is added to Redis first, once
     assert twice.get_json()["verdict"] == "genuine_checked_before"
     assert twice.get_json()["scan_count"] == 2
@@ -346,6 +365,7 @@ def test_a_first_check_is_answered_when_the_database_cannot_note_it(
     assert "X-Zhenma-Degraded" not in first.headers
     assert "could not note a first check" in caplog.text
     recorder.database = working
+    gone.dispose()
     drain(redis_settings, db)
     with db.session() as session:
         assert session.get(CodeState, serial).scan_count == 1
@@ -382,11 +402,7 @@ def test_redis_unreachable_answers_degraded_from_database_and_signature(settings
 def test_redis_that_lost_its_data_is_reseeded_from_the_database(rapp, redis_settings, db, issued):
     c = rapp.test_client()
     serial = issued.items[0].serial
-    for _ in range(3):
-        verify(c, serial)
-    drain(redis_settings, db)
-    client = redis.Redis.from_url(redis_settings.redis_url)
-    client.delete(*client.scan_iter(match=redis_settings.redis_prefix + "*"))  # data lost
+    stored_then_lost(c, serial, redis_settings, db)
     cold = verify(c, serial)
     assert cold.headers["X-Zhenma-Degraded"] == "redis-cold"
     assert cold.get_json()["scan_count"] == 4
@@ -395,7 +411,6 @@ def test_redis_that_lost_its_data_is_reseeded_from_the_database(rapp, redis_sett
     assert "X-Zhenma-Degraded" not in warm.headers
     assert warm.get_json()["scan_count"] == 5
     assert warm.get_json()["verdict"] == "genuine_checked_before"
-    client.close()
 
 
 def test_scans_written_directly_after_the_seeding_snapshot_are_counted_too(
@@ -406,16 +421,12 @@ def test_scans_written_directly_after_the_seeding_snapshot_are_counted_too(
     seeding sets makes the next scan of that code add it first."""
     c = rapp.test_client()
     serial = issued.items[0].serial
-    for _ in range(3):
-        verify(c, serial)
-    drain(redis_settings, db)
-    client = redis.Redis.from_url(redis_settings.redis_url)
-    client.delete(*client.scan_iter(match=redis_settings.redis_prefix + "*"))  # data lost
+    stored_then_lost(c, serial, redis_settings, db)
     assert verify(c, serial).headers["X-Zhenma-Degraded"] == "redis-cold"  # 4, direct
     link = RedisLink(redis_settings.redis_url, timeout=5, retry_seconds=0)
     writer = Writer(redis_settings, db, link)
     assert writer.seed()  # Redis's count: 3 stored, the direct 4th left to sync_direct
-    assert client.exists(Keys(redis_settings.redis_prefix).resync)
+    assert resync_marked(redis_settings)
     away = make_app(redis_settings.with_(redis_url=f"redis://127.0.0.1:{free_port()}/0"))
     late = verify(away.test_client(), serial)  # after the snapshot, straight to the database
     assert late.get_json()["scan_count"] == 5
@@ -423,11 +434,10 @@ def test_scans_written_directly_after_the_seeding_snapshot_are_counted_too(
     assert "X-Zhenma-Degraded" not in after.headers
     assert after.get_json()["scan_count"] == 6
     drain(redis_settings, db)  # adds nothing twice, clears the marker
-    assert not client.exists(Keys(redis_settings.redis_prefix).resync)
+    assert not resync_marked(redis_settings)
     assert verify(c, serial).get_json()["scan_count"] == 7
     away.extensions["zhenma.verify"].close()
     link.close()
-    client.close()
 
 
 BUSY_600_MS = """
@@ -536,8 +546,8 @@ def test_after_a_redis_restart_every_thread_reconnects_at_once(private_redis, se
         # and the writer, having added that scan, clears the request.
         marked = pool.submit(lambda: verify(app.test_client(), items[1].serial)).result()
         assert "X-Zhenma-Degraded" not in marked.headers
-        assert redis.Redis.from_url(s.redis_url).exists(Keys(s.redis_prefix).resync)
+        assert resync_marked(s)
         drain(s, db)
-        assert not redis.Redis.from_url(s.redis_url).exists(Keys(s.redis_prefix).resync)
+        assert not resync_marked(s)
         assert list(pool.map(scan_together, items)) == [None] * threads
     app.extensions["zhenma.verify"].close()
