@@ -147,13 +147,11 @@ def _slow_until(requests: list[tuple], since: float, p99_bound_ms: float) -> flo
     for r in requests:
         if ended(r) >= since:
             per_second[int(ended(r) - since)].append(r[1])
-    last = max(per_second, default=0)
+    p99 = {second: _percentile(ms, 0.99) for second, ms in per_second.items()}
+    last = max(p99, default=0)
     needed = int(QUIET)
-    for s in range(last + 1):
-        seconds = [per_second.get(s + k, []) for k in range(needed)]
-        if s + needed > last + 1:
-            break  # the run ended first: not enough seconds left to tell
-        if all((_percentile(ms, 0.99) or 0) <= p99_bound_ms for ms in seconds):
+    for s in range(last + 2 - needed):  # only runs of seconds that end within the run
+        if all((p99.get(s + k) or 0) <= p99_bound_ms for k in range(needed)):
             return since + s
     return None  # slow to the end of the run
 
